@@ -1,0 +1,49 @@
+/**
+ * Process resource figures: peak memory while something runs, and CPU time
+ * over an interval. `process.memoryUsage` and `process.cpuUsage` exist on
+ * all three runtimes through node:process.
+ *
+ * @module
+ */
+import process from "node:process";
+
+/**
+ * Samples resident memory every `intervalMs` until stopped.
+ *
+ * @param {number} [intervalMs]
+ * @returns {{ stop: () => { peak_rss_mb: number } }}
+ */
+export function samplePeakRss(intervalMs = 50) {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return { peak_rss_mb: Math.round(peak / 1048576) };
+    },
+  };
+}
+
+/**
+ * CPU time (user + system) this process used while `fn` ran, as a share of
+ * one core over the wall time.
+ *
+ * @param {() => Promise<void>} fn
+ * @returns {Promise<{ cpu_percent: number, cpu_ms: number, wall_ms: number }>}
+ */
+export async function measureCpu(fn) {
+  const before = process.cpuUsage();
+  const start = performance.now();
+  await fn();
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(before);
+  const cpuMs = (used.user + used.system) / 1000;
+  return {
+    cpu_percent: Math.round((cpuMs / wall) * 10000) / 100,
+    cpu_ms: Math.round(cpuMs),
+    wall_ms: Math.round(wall),
+  };
+}

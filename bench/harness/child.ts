@@ -1,0 +1,96 @@
+/**
+ * Runs one bench child process and collects the JSON records it prints.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+
+/** The marker child scripts put before each record (common/report.js). */
+const RESULT_MARKER = "@@sitq-bench ";
+
+/** One record a child printed: a result or a skip. */
+export interface ChildRecord {
+  kind: "result" | "skip";
+  runtime: string;
+  runtime_version?: string;
+  scenario: string;
+  subject: string;
+  ops?: number;
+  seconds?: number;
+  per_second?: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  note?: string;
+  reason?: string;
+  fatal?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+/** What came back from a child. */
+export interface ChildOutcome {
+  records: ChildRecord[];
+  exitCode: number | null;
+  timedOut: boolean;
+  /** The end of stderr, to explain a failure. */
+  stderrTail: string;
+}
+
+/**
+ * Spawns `command args`, parses marked stdout lines, and kills the child if
+ * it outlives `timeoutMs`. Never rejects: failures are in the outcome.
+ */
+export function runChild(
+  command: string,
+  args: string[],
+  options: { cwd: string; timeoutMs: number },
+): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Own process group, so a timeout can kill the child's children too.
+      detached: true,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, options.timeoutMs);
+    const finish = (exitCode: number | null) => {
+      clearTimeout(timer);
+      resolve({
+        records: parseRecords(stdout),
+        exitCode,
+        timedOut,
+        stderrTail: stderr.trim().split("\n").slice(-6).join("\n"),
+      });
+    };
+    child.on("error", (error) => {
+      stderr += String(error);
+      finish(null);
+    });
+    child.on("close", (code) => finish(code));
+  });
+}
+
+function parseRecords(stdout: string): ChildRecord[] {
+  return stdout.split("\n")
+    .filter((line) => line.startsWith(RESULT_MARKER))
+    .map((line) => JSON.parse(line.slice(RESULT_MARKER.length)));
+}
+
+function killGroup(pid: number | undefined) {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}

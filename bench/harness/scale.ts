@@ -1,0 +1,62 @@
+/**
+ * How much work each scenario does. Full counts are the ones the issue
+ * sets; quick counts only prove every path runs.
+ *
+ * @module
+ */
+
+/** Task counts and limits for one run. */
+export interface Scale {
+  /** Floor and sitq: tasks enqueued one transaction each. */
+  enqueueOne: number;
+  /** Peers: jobs enqueued one call each (fsync-bound, so fewer). */
+  peerEnqueueOne: number;
+  /** Floor and sitq: tasks enqueued in one bulk call. */
+  enqueueBulk: number;
+  /** Peers: jobs enqueued in one bulk call. */
+  peerEnqueueBulk: number;
+  /** Tasks in the queue before a drain. */
+  drain: number;
+  /** Peers' drains stop here and report the rate so far: slow peers would dominate the run. */
+  peerDrainMaxSeconds: number;
+  /** sitq in-process latency: tasks timed one after another. */
+  latencySamples: number;
+  /** sitq cross-process latency: fewer, as each waits on change polling. */
+  crossLatencySamples: number;
+  /** sitq idle CPU: how long the idle worker is watched. */
+  idleSeconds: number;
+  /** sitq deep queue: tasks queued before timing a drain of `drain` of them. */
+  deepRows: number;
+  /** A child process taking longer than this is killed and reported. */
+  childTimeoutMs: number;
+}
+
+/** The counts of a full run. */
+export const FULL_SCALE: Scale = {
+  enqueueOne: 10_000,
+  peerEnqueueOne: 2_000,
+  enqueueBulk: 100_000,
+  peerEnqueueBulk: 10_000,
+  drain: 10_000,
+  peerDrainMaxSeconds: 10,
+  latencySamples: 200,
+  crossLatencySamples: 100,
+  idleSeconds: 5,
+  deepRows: 1_000_000,
+  childTimeoutMs: 180_000,
+};
+
+/** The counts of `--quick`. */
+export const QUICK_SCALE: Scale = {
+  enqueueOne: 200,
+  peerEnqueueOne: 100,
+  enqueueBulk: 2_000,
+  peerEnqueueBulk: 1_000,
+  drain: 300,
+  peerDrainMaxSeconds: 5,
+  latencySamples: 10,
+  crossLatencySamples: 10,
+  idleSeconds: 1,
+  deepRows: 20_000,
+  childTimeoutMs: 60_000,
+};

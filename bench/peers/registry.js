@@ -1,0 +1,13 @@
+/**
+ * Every peer the bench knows. Adapters import their library lazily, so
+ * loading this list never fails on a runtime a peer does not support.
+ *
+ * @module
+ */
+import { bullmq } from "./bullmq.js";
+import { bunqueue } from "./bunqueue.js";
+import { liteque } from "./liteque.js";
+import { plainjob } from "./plainjob.js";
+
+/** @type {Record<string, import("./peer.js").PeerAdapter>} */
+export const PEERS = { plainjob, liteque, bunqueue, bullmq };

@@ -1,0 +1,348 @@
+/**
+ * The errors sitq throws on purpose.
+ *
+ * Bad options are built-in `TypeError`s and `RangeError`s. Conditions a caller
+ * may want to catch are subclasses of {@linkcode SitqError}, each with a stable
+ * `code` to branch on.
+ *
+ * @module
+ */
+
+/** Stable, machine-readable reasons carried by {@linkcode SitqError.code}. */
+export type SitqErrorCode =
+  | "UNKNOWN_TASK"
+  | "DUPLICATE_TASK"
+  | "TASK_NOT_FOUND"
+  | "INVALID_STATE"
+  | "SERIALIZATION"
+  | "WAIT_TIMEOUT"
+  | "TASK_TIMEOUT"
+  | "PERMANENT"
+  | "INTERRUPTED"
+  | "LEASE_LOST"
+  | DatabaseErrorCode;
+
+/** The codes a {@linkcode DatabaseError} carries. */
+export type DatabaseErrorCode =
+  | "DRIVER_NOT_FOUND"
+  | "CANNOT_OPEN"
+  | "NOT_A_DATABASE"
+  | "DATABASE_LOCKED"
+  | "DATABASE_CORRUPT"
+  | "SCHEMA_TOO_NEW"
+  | "CLOSED"
+  | "DATABASE";
+
+/**
+ * Base class of every error sitq throws on purpose; check `code` to branch.
+ *
+ * @example Branch on the code
+ * ```ts
+ * import { SitqError, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * try {
+ *   await queue.getResult(12345);
+ * } catch (error) {
+ *   if (error instanceof SitqError && error.code === "TASK_NOT_FOUND") {
+ *     console.log("no such task");
+ *   }
+ * }
+ * await queue.close();
+ * ```
+ */
+export class SitqError extends Error {
+  /** A stable, machine-readable reason, e.g. `"UNKNOWN_TASK"`. */
+  readonly code: SitqErrorCode;
+
+  /**
+   * Creates an error with a stable code.
+   *
+   * @param code The machine-readable reason.
+   * @param message What went wrong and what to do about it.
+   * @param options The standard `cause` option.
+   */
+  constructor(code: SitqErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A task name has no handler here: it was never registered on this queue, or
+ * a worker was asked to run a name it has no handler for.
+ *
+ * @example
+ * ```ts
+ * import { UnknownTaskError } from "sitq";
+ *
+ * const error = new UnknownTaskError("resize", "enqueue");
+ * console.log(error.code); // "UNKNOWN_TASK"
+ * ```
+ */
+export class UnknownTaskError extends SitqError {
+  /** The task name that has no handler. */
+  readonly taskName: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskName The name that has no handler.
+   * @param action What was attempted, for the message.
+   */
+  constructor(taskName: string, action: string) {
+    super(
+      "UNKNOWN_TASK",
+      `Cannot ${action} task "${taskName}": no task of that name is registered on this queue; define it with queue.task("${taskName}", handler) first`,
+    );
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * No task has the given id (it never existed, or it was pruned).
+ *
+ * @example
+ * ```ts
+ * import { TaskNotFoundError } from "sitq";
+ *
+ * console.log(new TaskNotFoundError(42).message);
+ * ```
+ */
+export class TaskNotFoundError extends SitqError {
+  /** The id that was looked up. */
+  readonly taskId: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskId The id that was looked up.
+   */
+  constructor(taskId: number) {
+    super(
+      "TASK_NOT_FOUND",
+      `Cannot find task ${taskId}: no task has that id in this database (it may have been pruned); check the id returned by enqueue()`,
+    );
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * An operation does not apply to the task's current status, e.g. cancelling a
+ * running task.
+ *
+ * @example
+ * ```ts
+ * import { InvalidStateError } from "sitq";
+ *
+ * const error = new InvalidStateError("Cannot cancel task 1: it is running");
+ * console.log(error.code); // "INVALID_STATE"
+ * ```
+ */
+export class InvalidStateError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param message What was attempted and why it does not apply.
+   */
+  constructor(message: string) {
+    super("INVALID_STATE", message);
+  }
+}
+
+/**
+ * A value could not be turned into text, or text back into a value.
+ *
+ * Thrown by `enqueue` before anything is written, so a rejected argument never
+ * leaves a task behind.
+ *
+ * @example
+ * ```ts
+ * import { SerializationError } from "sitq";
+ *
+ * const error = new SerializationError("Cannot serialize argument 1: functions cannot be stored");
+ * console.log(error.code); // "SERIALIZATION"
+ * ```
+ */
+export class SerializationError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be serialized and what to pass instead.
+   * @param options The standard `cause` option.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("SERIALIZATION", message, options);
+  }
+}
+
+/**
+ * `waitForResult` gave up before the task finished. The task itself is not
+ * affected and may still finish later.
+ *
+ * @example
+ * ```ts
+ * import { WaitTimeoutError } from "sitq";
+ *
+ * console.log(new WaitTimeoutError(7, 1000).message);
+ * ```
+ */
+export class WaitTimeoutError extends SitqError {
+  /** The task that was being awaited. */
+  readonly taskId: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskId The task that was being awaited.
+   * @param timeout The wait's limit in milliseconds.
+   */
+  constructor(taskId: number, timeout: number) {
+    super(
+      "WAIT_TIMEOUT",
+      `Cannot get the result of task ${taskId}: it did not finish within ${timeout} ms; wait longer or check that a worker handles it`,
+    );
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * An attempt ran past its timeout. This is the reason of the handler's
+ * `AbortSignal` and the error stored for the attempt.
+ *
+ * @example
+ * ```ts
+ * import { TaskTimeoutError } from "sitq";
+ *
+ * console.log(new TaskTimeoutError("resize", 5000).message);
+ * ```
+ */
+export class TaskTimeoutError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param taskName The task whose attempt timed out.
+   * @param timeout The limit in milliseconds.
+   */
+  constructor(taskName: string, timeout: number) {
+    super(
+      "TASK_TIMEOUT",
+      `Task "${taskName}" timed out after ${timeout} ms; raise its timeout or make the handler honour its AbortSignal`,
+    );
+  }
+}
+
+/**
+ * Throw this from a handler to fail the task at once, without using its
+ * remaining attempts.
+ *
+ * @example Stop retrying on a bad input
+ * ```ts
+ * import { PermanentError, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * queue.task("charge", (amount: number) => {
+ *   if (amount <= 0) throw new PermanentError(`amount must be positive: ${amount}`);
+ *   return amount;
+ * }, { maxAttempts: 5 });
+ * await queue.close();
+ * ```
+ */
+export class PermanentError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param message Why retrying cannot help.
+   * @param options The standard `cause` option.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("PERMANENT", message, options);
+  }
+}
+
+/**
+ * The reason a handler's signal fires when its worker stops before the handler
+ * finished; the task goes back to the queue.
+ *
+ * @example
+ * ```ts
+ * import { InterruptedError } from "sitq";
+ *
+ * console.log(new InterruptedError("w1").code); // "INTERRUPTED"
+ * ```
+ */
+export class InterruptedError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param workerId The worker that stopped.
+   */
+  constructor(workerId: string) {
+    super(
+      "INTERRUPTED",
+      `Worker "${workerId}" stopped before the task finished; the task was returned to the queue`,
+    );
+  }
+}
+
+/**
+ * The worker lost its claim on a task (its lease expired, so another worker
+ * may run it); the handler's signal fires with this reason.
+ *
+ * @example
+ * ```ts
+ * import { LeaseLostError } from "sitq";
+ *
+ * console.log(new LeaseLostError(3, "w1").code); // "LEASE_LOST"
+ * ```
+ */
+export class LeaseLostError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param taskId The task whose lease was lost.
+   * @param workerId The worker that held it.
+   */
+  constructor(taskId: number, workerId: string) {
+    super(
+      "LEASE_LOST",
+      `Worker "${workerId}" lost its lease on task ${taskId} (it expired before being renewed); another worker may run it, raise leaseDuration if the worker is often blocked`,
+    );
+  }
+}
+
+/**
+ * The database could not be opened or used: a bad path, a file that is not a
+ * database, a lock held too long, corruption, a schema from a newer sitq, or
+ * no SQLite driver on this runtime. Nothing queued is changed when this is
+ * thrown.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseError, SQLiteBackend } from "sitq";
+ *
+ * const backend = new SQLiteBackend("/no/such/dir/tasks.db");
+ * try {
+ *   await backend.open();
+ * } catch (error) {
+ *   if (error instanceof DatabaseError) console.log(error.code); // "CANNOT_OPEN"
+ * }
+ * ```
+ */
+export class DatabaseError extends SitqError {
+  /**
+   * Creates the error.
+   *
+   * @param code Which database condition this is.
+   * @param message What went wrong and what to do.
+   * @param options The standard `cause` option (the driver's own error).
+   */
+  constructor(
+    code: DatabaseErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Turning arguments and results into text and back.
+ *
+ * @module
+ */
+import { SuperJSON } from "superjson";
+import { SerializationError } from "./errors.ts";
+
+/**
+ * Turns values into text for storage and back. The default is
+ * {@linkcode SuperJsonSerializer}; pass another to `TaskQueue` and `Worker` to
+ * change the format.
+ *
+ * `serialize` should throw for values it cannot represent faithfully rather
+ * than store something else.
+ *
+ * @example A JSON serializer
+ * ```ts
+ * import { type Serializer, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const json: Serializer = {
+ *   serialize: (value) => JSON.stringify(value),
+ *   deserialize: (text) => JSON.parse(text),
+ * };
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"), { serializer: json });
+ * await queue.close();
+ * ```
+ */
+export interface Serializer {
+  /** Turns a value into text; throws if it cannot be stored faithfully. */
+  serialize(value: unknown): string;
+  /** Turns text made by `serialize` back into a value. */
+  deserialize(text: string): unknown;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "function") {
+    return `a function (${value.name || "anonymous"})`;
+  }
+  if (typeof value === "symbol") return `a symbol (${String(value)})`;
+  if (typeof value === "object" && value !== null) {
+    const name = value.constructor?.name;
+    return name
+      ? `an instance of ${name}`
+      : "an object with a custom prototype";
+  }
+  return typeof value;
+}
+
+function isBuiltInSupported(value: object): boolean {
+  return value instanceof Date || value instanceof RegExp ||
+    value instanceof Map || value instanceof Set || value instanceof Error ||
+    value instanceof URL || ArrayBuffer.isView(value);
+}
+
+function formatPath(path: ReadonlyArray<string | number>): string {
+  return path.map((key) => typeof key === "number" ? `[${key}]` : `.${key}`)
+    .join("");
+}
+
+/**
+ * Serializes with superjson: JSON plus `Date`, `Map`, `Set`, `bigint`,
+ * `undefined`, `RegExp`, `URL`, `Error`, typed arrays, `NaN`/`Infinity` and
+ * classes registered on the given superjson instance.
+ *
+ * superjson silently drops functions and symbols and turns unregistered class
+ * instances into plain objects, so this serializer refuses them with a
+ * {@linkcode SerializationError} naming the path to the bad value.
+ *
+ * @example Round-trip a Map and a Date
+ * ```ts
+ * import { SuperJsonSerializer } from "sitq";
+ *
+ * const serializer = new SuperJsonSerializer();
+ * const text = serializer.serialize([new Map([["at", new Date(0)]])]);
+ * console.log(serializer.deserialize(text));
+ * ```
+ */
+export class SuperJsonSerializer implements Serializer {
+  readonly #superjson: SuperJSON;
+
+  /**
+   * Creates a serializer around a superjson instance.
+   *
+   * @param superjson The superjson instance to use; pass your own to register
+   * classes (`instance.registerClass(Point)`).
+   */
+  constructor(superjson: SuperJSON = new SuperJSON()) {
+    this.#superjson = superjson;
+  }
+
+  /**
+   * Serializes `value` after checking it holds nothing superjson would lose.
+   *
+   * @throws {SerializationError} For functions, symbols, unregistered class
+   * instances, or anything superjson itself rejects.
+   */
+  serialize(value: unknown): string {
+    const plain = this.#scan(value, [], new Set());
+    try {
+      // For plain JSON superjson writes exactly {"json":...}; skip its walk.
+      return plain
+        ? `{"json":${JSON.stringify(value)}}`
+        : this.#superjson.stringify(value);
+    } catch (error) {
+      throw new SerializationError(
+        `Cannot serialize the value: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Parses text made by {@linkcode SuperJsonSerializer.serialize}. */
+  deserialize(text: string): unknown {
+    return this.#superjson.parse(text);
+  }
+
+  /**
+   * Walks `value`, refusing what superjson would lose, and reports whether it
+   * is plain JSON (no Date, Map, undefined, NaN, repeated reference, ...).
+   * `path` is a stack of keys, joined only when a value is refused.
+   */
+  #scan(
+    value: unknown,
+    path: Array<string | number>,
+    seen: Set<object>,
+  ): boolean {
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+        return true;
+      case "number":
+        // superjson records NaN, Infinity and -0 in its meta.
+        return Number.isFinite(value) && !Object.is(value, -0);
+      case "function":
+      case "symbol":
+        throw this.#refuse(value, formatPath(path));
+      case "object":
+        break;
+      default: // undefined, bigint
+        return false;
+    }
+    if (value === null) return true;
+    if (seen.has(value)) return false; // superjson records the identity
+    seen.add(value);
+    let plain = true;
+    const visit = (key: string | number, item: unknown) => {
+      path.push(key);
+      if (!this.#scan(item, path, seen)) plain = false;
+      path.pop();
+    };
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(index, item));
+      return plain;
+    }
+    if (value instanceof Map) {
+      for (const [key, item] of value) {
+        visit("<key>", key);
+        visit(`get(${String(key)})`, item);
+      }
+      return false;
+    }
+    if (value instanceof Set) {
+      for (const item of value) visit("<item>", item);
+      return false;
+    }
+    if (isBuiltInSupported(value)) return false;
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      const registered = this.#superjson.classRegistry.getIdentifier(
+        prototype.constructor,
+      );
+      if (registered === undefined) throw this.#refuse(value, formatPath(path));
+      plain = false;
+    }
+    for (const key of Object.keys(value)) {
+      visit(key, (value as Record<string, unknown>)[key]);
+    }
+    return plain;
+  }
+
+  #refuse(value: unknown, path: string): SerializationError {
+    return new SerializationError(
+      `Cannot serialize the value${path === "" ? "" : ` at ${path}`}: it is ${
+        describeValue(value)
+      }, which would not survive storage; pass plain data (objects, arrays, Date, Map, Set, bigint) or register the class on a SuperJSON instance given to SuperJsonSerializer`,
+    );
+  }
+}
+
+/**
+ * Runs `serializer.serialize`, turning anything it throws into a
+ * {@linkcode SerializationError} that says what was being serialized.
+ */
+export function serializeOrThrow(
+  serializer: Serializer,
+  value: unknown,
+  what: string,
+): string {
+  try {
+    return serializer.serialize(value);
+  } catch (error) {
+    if (error instanceof SerializationError) {
+      throw new SerializationError(
+        error.message.replace(
+          /^Cannot serialize the value/,
+          `Cannot serialize ${what}`,
+        ),
+        { cause: error.cause ?? error },
+      );
+    }
+    throw new SerializationError(
+      `Cannot serialize ${what}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Task definitions: a durable name bound to a typed handler.
+ *
+ * @module
+ */
+import { type Backoff, validateBackoff } from "./retry_policy.ts";
+import type { TaskId } from "./types.ts";
+import {
+  checkDate,
+  checkDuration,
+  checkInteger,
+  checkKnownKeys,
+  checkOptionsObject,
+} from "./validate.ts";
+
+/**
+ * What a running handler can know and do, passed as its `this`. Declare
+ * `this: TaskContext` as the handler's first parameter to use it (arrow
+ * functions have no `this`; use a `function` for handlers that need it).
+ *
+ * @example Honour the abort signal and report progress
+ * ```ts
+ * import { SQLiteBackend, TaskQueue, type TaskContext } from "sitq";
+ *
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * queue.task("crawl", async function (this: TaskContext, urls: string[]) {
+ *   for (const [index, url] of urls.entries()) {
+ *     this.signal.throwIfAborted();
+ *     await this.reportProgress({ done: index, url });
+ *   }
+ *   return urls.length;
+ * });
+ * await queue.close();
+ * ```
+ */
+export interface TaskContext {
+  /** The task's id. */
+  readonly id: TaskId;
+  /** The task's name. */
+  readonly name: string;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  /** Total attempts allowed. */
+  readonly maxAttempts: number;
+  /** The worker running it. */
+  readonly workerId: string;
+  /**
+   * Fires when the attempt should stop: at its timeout (reason
+   * `TaskTimeoutError`), when the worker stops (`InterruptedError`), or when
+   * the worker lost its lease (`LeaseLostError`).
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Stores a progress value (serialized like arguments) that
+   * `queue.getTask(id).progress` returns. Ignored once the attempt is over.
+   */
+  reportProgress(progress: unknown): Promise<void>;
+}
+
+/**
+ * A task's handler: any function, sync or async. Its parameters are the
+ * task's arguments; its `this` is the {@linkcode TaskContext}.
+ *
+ * @typeParam Args The handler's parameter list.
+ * @typeParam Result What the handler returns (maybe a promise).
+ */
+export type TaskHandler<Args extends unknown[], Result> = (
+  this: TaskContext,
+  ...args: Args
+) => Result;
+
+/** Defaults for every run of a task; each can be overridden per enqueue. */
+export interface TaskOptions {
+  /**
+   * Total attempts allowed, the first included (1 means never retry).
+   *
+   * @default {3}
+   */
+  maxAttempts?: number;
+  /**
+   * The wait between attempts.
+   *
+   * @default {{ type: "exponential", delay: 1000 }}
+   */
+  backoff?: Backoff;
+  /**
+   * Milliseconds one attempt may run before its signal fires and it fails
+   * as timed out. No limit when absent.
+   */
+  timeout?: number;
+  /**
+   * Higher runs first.
+   *
+   * @default {0}
+   */
+  priority?: number;
+}
+
+/** Options for one enqueue; they override the task's {@linkcode TaskOptions}. */
+export interface RunOptions {
+  /** Milliseconds from now before the task may run. */
+  delay?: number;
+  /** The earliest time the task may run (give `delay` or `runAt`, not both). */
+  runAt?: Date;
+  /** Higher runs first. */
+  priority?: number;
+  /** Total attempts allowed for this run. */
+  maxAttempts?: number;
+  /** Milliseconds one attempt of this run may take. */
+  timeout?: number;
+}
+
+/**
+ * A registered task: its name, handler and defaults. Made by
+ * `queue.task(name, handler, options)`.
+ *
+ * @typeParam Args The handler's parameter list.
+ * @typeParam Result The handler's resolved return type.
+ */
+export interface Task<Args extends unknown[] = unknown[], Result = unknown> {
+  /** The durable name stored with every run. */
+  readonly name: string;
+  /** The function a worker calls. */
+  readonly handler: TaskHandler<Args, Result | Promise<Result>>;
+  /** The task's defaults. */
+  readonly options: Readonly<TaskOptions>;
+  /** Per-run options set with {@linkcode Task.with}, if any. */
+  readonly runOptions?: Readonly<RunOptions>;
+  /**
+   * The same task with options for the next enqueue, typed like the task:
+   * `queue.enqueue(resize.with({ delay: 5000 }), "cat.png", 200)`.
+   */
+  with(options: RunOptions): Task<Args, Result>;
+}
+
+const TASK_OPTION_KEYS = ["maxAttempts", "backoff", "timeout", "priority"];
+const RUN_OPTION_KEYS = [
+  "delay",
+  "runAt",
+  "priority",
+  "maxAttempts",
+  "timeout",
+];
+const NAME_LIMIT = 200;
+
+/** Throws a TypeError/RangeError unless `name` can be a task name. */
+export function checkTaskName(name: unknown): asserts name is string {
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `Cannot define task as its name must be a string: current value is ${
+        String(name)
+      }`,
+    );
+  }
+  if (name.trim() === "" || name.trim() !== name || name.length > NAME_LIMIT) {
+    throw new RangeError(
+      `Cannot define task as its name must be 1 to ${NAME_LIMIT} characters without leading or trailing spaces: current value is ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    throw new RangeError(
+      `Cannot define task as its name must not contain control characters: current value is ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+}
+
+function checkSharedOptions(
+  options: TaskOptions | RunOptions,
+  action: string,
+): void {
+  if (options.maxAttempts !== undefined) {
+    checkInteger(options.maxAttempts, action, "maxAttempts", 1);
+  }
+  if (options.timeout !== undefined) {
+    checkDuration(options.timeout, action, "timeout", 1);
+  }
+  if (options.priority !== undefined) {
+    checkInteger(options.priority, action, "priority", Number.MIN_SAFE_INTEGER);
+  }
+}
+
+/** Throws unless `options` are valid {@linkcode TaskOptions}. */
+export function checkTaskOptions(options: unknown, name: string): void {
+  const action = `define task "${name}"`;
+  checkOptionsObject(options, action);
+  if (options === undefined) return;
+  checkKnownKeys(options as object, TASK_OPTION_KEYS, action);
+  const typed = options as TaskOptions;
+  checkSharedOptions(typed, action);
+  if (typed.backoff !== undefined) validateBackoff(typed.backoff, action);
+}
+
+/** Throws unless `options` are valid {@linkcode RunOptions}. */
+export function checkRunOptions(options: unknown, name: string): void {
+  const action = `enqueue task "${name}"`;
+  checkOptionsObject(options, action);
+  if (options === undefined) return;
+  checkKnownKeys(options as object, RUN_OPTION_KEYS, action);
+  const typed = options as RunOptions;
+  checkSharedOptions(typed, action);
+  if (typed.delay !== undefined) checkDuration(typed.delay, action, "delay");
+  if (typed.runAt !== undefined) checkDate(typed.runAt, action, "runAt");
+  if (typed.delay !== undefined && typed.runAt !== undefined) {
+    throw new TypeError(
+      `Cannot ${action} as 'delay' and 'runAt' both say when to run; pass one of them`,
+    );
+  }
+}
+
+/**
+ * Makes a task object. `TaskQueue.task` calls this after validating; it is
+ * exported for workers that define tasks without a queue.
+ */
+export function createTask<Args extends unknown[], Result>(
+  name: string,
+  handler: TaskHandler<Args, Result | Promise<Result>>,
+  options: TaskOptions,
+  runOptions?: RunOptions,
+): Task<Args, Result> {
+  const task: Task<Args, Result> = {
+    name,
+    handler,
+    options: Object.freeze({ ...options }),
+    runOptions: runOptions && Object.freeze({ ...runOptions }),
+    with(next: RunOptions): Task<Args, Result> {
+      checkRunOptions(next, name);
+      const merged = { ...runOptions, ...next };
+      // A later delay or runAt replaces an earlier one: both say when to run.
+      if (next.delay !== undefined) delete merged.runAt;
+      if (next.runAt !== undefined) delete merged.delay;
+      return createTask(name, handler, options, merged);
+    },
+  };
+  return Object.freeze(task);
+}

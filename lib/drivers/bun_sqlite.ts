@@ -1,0 +1,45 @@
+/**
+ * Opens a database with Bun's native `bun:sqlite`.
+ *
+ * @module
+ */
+import { importRuntimeModule } from "./runtime.ts";
+import type { Bindable, NativeDatabase } from "./sqlite_shim.ts";
+
+interface BunStatement {
+  readonly columnNames: string[];
+  all(...params: Bindable[]): unknown[];
+  run(
+    ...params: Bindable[]
+  ): { changes: number; lastInsertRowid: number | bigint };
+  iterate(...params: Bindable[]): IterableIterator<unknown>;
+}
+
+interface BunDatabase {
+  prepare(sql: string): BunStatement;
+  exec(sql: string): void;
+  close(): void;
+}
+
+interface BunSqliteModule {
+  Database: new (
+    path: string,
+    options: { create: boolean; strict: boolean },
+  ) => BunDatabase;
+}
+
+/** Opens `path` with `bun:sqlite`, creating the file if needed. */
+export async function openBunSqlite(path: string): Promise<NativeDatabase> {
+  const { Database } = await importRuntimeModule(
+    "bun:sqlite",
+  ) as BunSqliteModule;
+  const db = new Database(path, { create: true, strict: true });
+  return {
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      return { statement, reader: statement.columnNames.length > 0 };
+    },
+    exec: (sql) => db.exec(sql),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Gives each runtime's synchronous SQLite binding the interface Kysely's
+ * `SqliteDialect` expects (`prepare` returning `{ reader, all, run, iterate }`).
+ *
+ * The three drivers disagree on how positional parameters are passed
+ * (node:sqlite takes only spread arguments), on booleans and `undefined`, and
+ * on whether `close()` may be called twice; this file hides all of that.
+ *
+ * @module
+ */
+import type { SqliteDatabase, SqliteStatement } from "kysely";
+
+/** Values every supported driver can bind. */
+export type Bindable = null | number | bigint | string | Uint8Array;
+
+/** The part of a native statement the shim calls. */
+export interface NativeStatement {
+  all(...params: Bindable[]): unknown[];
+  run(
+    ...params: Bindable[]
+  ): { changes: number | bigint; lastInsertRowid: number | bigint };
+  iterate(...params: Bindable[]): IterableIterator<unknown>;
+}
+
+/** A native database reduced to what the shim needs from it. */
+export interface NativeDatabase {
+  /** Prepares `sql`; returns the statement and whether it yields rows. */
+  prepare(sql: string): { statement: NativeStatement; reader: boolean };
+  /** Runs one or more statements with no parameters and no result. */
+  exec(sql: string): void;
+  /** Closes the native handle; called at most once by the shim. */
+  close(): void;
+}
+
+/** The SQLite database Kysely drives, plus `exec` for pragmas and DDL. */
+export interface ShimDatabase extends SqliteDatabase {
+  /** Runs SQL with no parameters, e.g. a PRAGMA. */
+  exec(sql: string): void;
+  /** Forgets prepared statements, e.g. after a schema change. */
+  clearStatementCache(): void;
+  /** Which native driver is underneath: "bun:sqlite", "node:sqlite" or "better-sqlite3". */
+  readonly driverName: string;
+}
+
+// Kysely prepares on every query; the cache makes a repeated query one
+// sqlite3_step instead of a parse. The SQL sitq sends is a small, fixed set, so
+// a modest bound only matters for user-driven variants such as list filters.
+const STATEMENT_CACHE_LIMIT = 256;
+
+function toBindable(value: unknown, index: number): Bindable {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (
+    typeof value === "number" || typeof value === "bigint" ||
+    typeof value === "string" || value instanceof Uint8Array
+  ) return value;
+  // node:sqlite binds a lone object as named parameters and silently writes
+  // NULL, so anything else is refused loudly here.
+  throw new TypeError(
+    `Cannot bind SQL parameter ${
+      index + 1
+    }: a ${typeof value} is not a SQLite value`,
+  );
+}
+
+function bindAll(params: ReadonlyArray<unknown>): Bindable[] {
+  return params.map(toBindable);
+}
+
+function adapt(statement: NativeStatement, reader: boolean): SqliteStatement {
+  return {
+    reader,
+    all: (params) => statement.all(...bindAll(params)),
+    run: (params) => statement.run(...bindAll(params)),
+    iterate: (params) => statement.iterate(...bindAll(params)),
+  };
+}
+
+/**
+ * Wraps a native database with a statement cache and an idempotent close.
+ *
+ * @param native The runtime's database, reduced to {@linkcode NativeDatabase}.
+ * @param driverName A label reported by the backend, e.g. "node:sqlite".
+ */
+export function createShimDatabase(
+  native: NativeDatabase,
+  driverName: string,
+): ShimDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  let open = true;
+  return {
+    driverName,
+    prepare(sql: string): SqliteStatement {
+      const cached = cache.get(sql);
+      if (cached !== undefined) {
+        // Refresh recency so hot statements survive eviction.
+        cache.delete(sql);
+        cache.set(sql, cached);
+        return cached;
+      }
+      const { statement, reader } = native.prepare(sql);
+      const adapted = adapt(statement, reader);
+      if (cache.size >= STATEMENT_CACHE_LIMIT) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(sql, adapted);
+      return adapted;
+    },
+    clearStatementCache(): void {
+      cache.clear();
+    },
+    exec(sql: string): void {
+      // Statements prepared before a schema change can report stale column
+      // counts on node:sqlite (nodejs/node#64219), so DDL clears the cache.
+      cache.clear();
+      native.exec(sql);
+    },
+    close(): void {
+      cache.clear();
+      if (!open) return;
+      open = false;
+      native.close();
+    },
+  };
+}

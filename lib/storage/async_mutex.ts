@@ -1,0 +1,17 @@
+/**
+ * A minimal promise-based mutex.
+ *
+ * @module
+ */
+
+/** Runs callers of `lock` one at a time, in arrival order. */
+export class AsyncMutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Runs `fn` once every earlier caller's `fn` has settled. */
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn);
+    this.#tail = run.then(() => {}, () => {});
+    return run;
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The one interface the core calls to store and claim tasks. The SQL
+ * implementation is written once with Kysely; `SQLiteBackend` is the default.
+ *
+ * Rows here are storage-shaped: serialized text, times in epoch milliseconds.
+ * The core turns them into the public types.
+ *
+ * @module
+ */
+import type { Unsubscribe } from "../core/events.ts";
+import type { AttemptOutcome, TaskStatus } from "../core/types.ts";
+
+/** A task to insert. */
+export interface NewTaskRow {
+  /** The task name. */
+  name: string;
+  /** The serialized argument list. */
+  args: string;
+  /** Higher is claimed first. */
+  priority: number;
+  /** Epoch ms; not claimable before. */
+  runAt: number;
+  /** Total attempts allowed. */
+  maxAttempts: number;
+  /** Per-attempt limit in ms, or null for none. */
+  timeout: number | null;
+  /** Epoch ms of the enqueue. */
+  createdAt: number;
+}
+
+/** What a worker asks for when it claims. */
+export interface ClaimRequest {
+  /** The claiming worker; stored as the lease owner. */
+  workerId: string;
+  /** Only tasks with these names are claimed. */
+  names: readonly string[];
+  /** At most this many tasks. */
+  limit: number;
+  /** Only tasks whose run time is at or before this. */
+  now: number;
+  /** Milliseconds until the lease expires unless renewed. */
+  leaseDuration: number;
+}
+
+/** A task a worker has just claimed. */
+export interface ClaimedTask {
+  /** The task id. */
+  id: number;
+  /** The task name. */
+  name: string;
+  /** The serialized argument list. */
+  args: string;
+  /** The number of this attempt (already incremented). */
+  attempts: number;
+  /** Total attempts allowed. */
+  maxAttempts: number;
+  /** Per-attempt limit in ms, or null for none. */
+  timeout: number | null;
+  /** Higher is claimed first. */
+  priority: number;
+  /** Epoch ms; not claimable before. */
+  runAt: number;
+}
+
+/** The end of one attempt, written only if the worker still owns it. */
+export type Settlement =
+  & {
+    /** The task id. */
+    id: number;
+    /** The attempt number the worker claimed; ownership is checked on it. */
+    attempt: number;
+    workerId: string;
+    startedAt: number;
+    finishedAt: number;
+  }
+  & (
+    | { outcome: "completed"; result: string }
+    | {
+      /** How the attempt ended. */
+      outcome: "failed" | "timed_out";
+      /** The serialized `StoredError`. */
+      error: string;
+      /** When to try again, or `null` when this was the last attempt. */
+      retryAt: number | null;
+    }
+    | {
+      /** The worker stopped: the task goes back to the queue at once and the attempt does not count. */
+      outcome: "interrupted";
+      /** The JSON StoredError of the latest failure. */
+      error: string;
+    }
+  );
+
+/** A stored task, as the table holds it. */
+export interface TaskRow {
+  /** The task id. */
+  id: number;
+  /** The task name. */
+  name: string;
+  /** The serialized argument list. */
+  args: string;
+  /** Where the task is in its life. */
+  status: TaskStatus;
+  /** Higher is claimed first. */
+  priority: number;
+  /** Epoch ms; not claimable before. */
+  run_at: number;
+  /** Attempts started, the running one included. */
+  attempts: number;
+  /** Total attempts allowed. */
+  max_attempts: number;
+  /** Per-attempt limit in ms, or null. */
+  timeout_ms: number | null;
+  /** The worker holding the lease, or that ran it last. */
+  worker_id: string | null;
+  /** Epoch ms when the running lease expires. */
+  lease_expires_at: number | null;
+  /** The serialized result, once completed. */
+  result: string | null;
+  /** The JSON StoredError of the latest failure. */
+  error: string | null;
+  /** The serialized progress last reported. */
+  progress: string | null;
+  /** Epoch ms of the enqueue. */
+  created_at: number;
+  /** Epoch ms the latest attempt started. */
+  started_at: number | null;
+  /** Epoch ms it reached a final status. */
+  finished_at: number | null;
+}
+
+/** A row of a task's attempt history. */
+export interface AttemptRow {
+  /** The task the attempt belongs to. */
+  task_id: number;
+  /** The attempt number, from 1. */
+  attempt: number;
+  /** The worker holding the lease, or that ran it last. */
+  worker_id: string;
+  /** Epoch ms the latest attempt started. */
+  started_at: number;
+  /** Epoch ms it reached a final status. */
+  finished_at: number;
+  /** How the attempt ended. */
+  outcome: AttemptOutcome;
+  /** The JSON StoredError, unless it completed. */
+  error: string | null;
+}
+
+/** Filters for listing tasks, newest first. */
+export interface ListQuery {
+  /** Only tasks in these statuses. */
+  statuses?: readonly TaskStatus[];
+  /** Only tasks of this name. */
+  name?: string;
+  /** At most this many rows. */
+  limit: number;
+  /** Only tasks with a smaller id (the previous page's last id). */
+  beforeId?: number;
+}
+
+/**
+ * Something changed that may interest a waiting worker or waiter:
+ * - `enqueued`: this process added tasks, the earliest runnable at `runAt`;
+ * - `settled`: these tasks changed status in this process;
+ * - `external`: another connection committed something.
+ */
+export type BackendChange =
+  | { type: "enqueued"; runAt: number }
+  | { type: "settled"; ids: readonly number[] }
+  | { type: "external" };
+
+/** The outcome of a status change asked for by id. */
+export interface TransitionResult {
+  /** Whether this call changed the task. */
+  changed: boolean;
+  /** The task after the call, or undefined if there is no such task. */
+  row: TaskRow | undefined;
+}
+
+/**
+ * Storage for tasks. Every method may throw `DatabaseError`.
+ *
+ * Implementations must make `claim` atomic across processes: a task is
+ * handed to one worker per attempt.
+ */
+export interface Backend {
+  /** A label for logs and tests, e.g. "sqlite (bun:sqlite)". */
+  readonly description: string;
+  /** Opens the database and runs migrations; other methods call it first. */
+  open(): Promise<void>;
+  /** Inserts tasks in one transaction and returns their ids in order. */
+  insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]>;
+  /**
+   * In one transaction: writes `settlements` (each only if the worker still
+   * owns that attempt) and then, if `claim` is given, claims tasks.
+   */
+  settleAndClaim(
+    settlements: readonly Settlement[],
+    claim: ClaimRequest | undefined,
+  ): Promise<{ applied: boolean[]; claimed: ClaimedTask[] }>;
+  /** Extends the leases of `tasks` owned by `workerId`; returns the ids still owned. */
+  renewLeases(
+    workerId: string,
+    tasks: ReadonlyArray<{ id: number; attempt: number }>,
+    leaseExpiresAt: number,
+  ): Promise<Set<number>>;
+  /**
+   * Makes tasks whose lease expired before `now` claimable again (or failed,
+   * when that was their last attempt) and records the lost attempts.
+   */
+  recoverExpiredLeases(now: number, error: string): Promise<number[]>;
+  /** Stores progress if `workerId` still owns attempt `attempt`. */
+  saveProgress(
+    /** The task id. */
+    id: number,
+    /** The attempt number, from 1. */
+    attempt: number,
+    workerId: string,
+    /** The serialized progress last reported. */
+    progress: string,
+  ): Promise<boolean>;
+  /** One task, or undefined. */
+  getTask(id: number): Promise<TaskRow | undefined>;
+  /** A task's attempt history, oldest first. */
+  getAttempts(id: number): Promise<AttemptRow[]>;
+  /** Tasks matching `query`, newest first. */
+  listTasks(query: ListQuery): Promise<TaskRow[]>;
+  /** The number of tasks per status (statuses with none may be absent). */
+  countByStatus(): Promise<Partial<Record<TaskStatus, number>>>;
+  /** Cancels a queued task. */
+  cancel(id: number, now: number): Promise<TransitionResult>;
+  /** Puts a failed or cancelled task back in the queue with its attempts reset. */
+  requeue(id: number, now: number): Promise<TransitionResult>;
+  /** Deletes tasks in `statuses` that finished before `before`; returns how many. */
+  prune(statuses: readonly TaskStatus[], before: number): Promise<number>;
+  /** Calls `listener` on every {@linkcode BackendChange} until unsubscribed. */
+  subscribe(listener: (change: BackendChange) => void): Unsubscribe;
+  /** Closes the database; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,239 @@
+/**
+ * The default backend: one SQLite file (or `:memory:`) through Kysely, on
+ * whichever SQLite driver the runtime has.
+ *
+ * @module
+ */
+import { realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { CompiledQuery, Kysely, sql } from "kysely";
+import { ImmediateSqliteDialect } from "../drivers/immediate_sqlite_dialect.ts";
+import { openSqlite } from "../drivers/open_sqlite.ts";
+import type { ShimDatabase } from "../drivers/sqlite_shim.ts";
+import { toDatabaseError } from "../drivers/sqlite_errors.ts";
+import {
+  checkDuration,
+  checkKnownKeys,
+  checkOptionsObject,
+} from "../core/validate.ts";
+import { AsyncMutex } from "./async_mutex.ts";
+import type { SitqSchema } from "./schema.ts";
+import {
+  SqlBackend,
+  type SqlBackendOptions,
+  type SqlDialectHooks,
+} from "./sql_backend.ts";
+
+/** Options for {@linkcode SQLiteBackend}. */
+export interface SQLiteBackendOptions extends SqlBackendOptions {
+  /**
+   * How long, in milliseconds, a write waits for another process's lock
+   * before failing with `DATABASE_LOCKED`.
+   *
+   * @default {5000}
+   */
+  busyTimeout?: number;
+  /**
+   * SQLite's `synchronous` setting, the durability of each commit:
+   * - `"full"` (default): a commit survives power loss once it returns. With
+   *   WAL this costs one fsync of the log per transaction; sitq batches
+   *   claims and completions to amortise it. Transactions that only claim
+   *   or renew leases skip the fsync: losing one in a power cut only makes
+   *   a task claimable again (delivery is at-least-once), and the next
+   *   durable commit syncs it too.
+   * - `"normal"`: a commit survives a crash or `kill -9` of any process, but
+   *   the last transactions before a power loss or OS crash may roll back
+   *   (the database stays consistent). Faster on slow disks.
+   *
+   * @default {"full"}
+   */
+  synchronous?: "full" | "normal";
+}
+
+const OPTION_KEYS = ["busyTimeout", "synchronous", "changePollInterval"];
+
+// Writers in one process must not wait for each other inside SQLite: the
+// drivers are synchronous, so a busy wait blocks the event loop and with it
+// the transaction being waited for. One mutex per file path serialises them.
+const writeLocks = new Map<string, AsyncMutex>();
+
+/**
+ * The file a path names, so "db/t.db", "./db/t.db", its absolute form and a
+ * symlinked directory share one lock. The file itself may not exist yet, so
+ * only its directory is resolved through symlinks.
+ */
+function canonicalPath(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute; // the directory is missing: opening will say so
+  }
+}
+
+function writeLockFor(path: string): AsyncMutex {
+  const key = canonicalPath(path);
+  let mutex = writeLocks.get(key);
+  if (mutex === undefined) {
+    mutex = new AsyncMutex();
+    writeLocks.set(key, mutex);
+  }
+  return mutex;
+}
+
+/**
+ * Stores tasks in an SQLite file, in WAL mode. Several processes can share
+ * the file; a queue and workers that share one backend object share one
+ * connection (and one database, for `":memory:"`).
+ *
+ * The database opens on first use (or `await backend.open()`), creating the
+ * file and upgrading an older sitq schema in place.
+ *
+ * @example A file and an in-memory database
+ * ```ts
+ * import { SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const memory = new SQLiteBackend(":memory:");
+ * const queue = new TaskQueue(memory);
+ * await queue.close();
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".db" });
+ * await using file = new SQLiteBackend(path, { synchronous: "normal" });
+ * await file.open();
+ * console.log(file.driverName); // "node:sqlite" on Deno
+ * ```
+ */
+export class SQLiteBackend extends SqlBackend {
+  /** The database path, or `":memory:"`. */
+  readonly path: string;
+  readonly #connection: { shim?: ShimDatabase };
+
+  /**
+   * Creates a backend for one SQLite file; nothing is opened until first use.
+   *
+   * @param path A file path (created if missing; its directory must exist),
+   * or `":memory:"` for a private in-memory database.
+   * @param options Durability and polling settings.
+   * @throws {TypeError} If `path` is not a non-empty string or an option is unknown.
+   * @throws {RangeError} If an option is out of range.
+   */
+  constructor(path: string, options: SQLiteBackendOptions = {}) {
+    checkBackendArguments(path, options);
+    const memory = path === ":memory:";
+    const connection: { shim?: ShimDatabase } = {};
+    super(sqliteHooks(path, options, connection), {
+      ...options,
+      // Nobody else can write to a private in-memory database.
+      changePollInterval: memory ? 0 : options.changePollInterval,
+    });
+    this.path = path;
+    this.#connection = connection;
+  }
+
+  /**
+   * The SQLite driver in use: "bun:sqlite", "node:sqlite" or
+   * "better-sqlite3"; undefined until the database is open.
+   */
+  get driverName(): string | undefined {
+    return this.#connection.shim?.driverName;
+  }
+}
+
+function checkBackendArguments(
+  path: unknown,
+  options: SQLiteBackendOptions,
+): void {
+  if (typeof path !== "string" || path.trim() === "") {
+    throw new TypeError(
+      `Cannot create SQLiteBackend as 'path' must be a file path or ":memory:": current value is ${
+        typeof path === "string" ? JSON.stringify(path) : String(path)
+      }`,
+    );
+  }
+  const action = "create SQLiteBackend";
+  checkOptionsObject(options, action);
+  checkKnownKeys(options, OPTION_KEYS, action);
+  if (options.busyTimeout !== undefined) {
+    checkDuration(options.busyTimeout, action, "busyTimeout");
+  }
+  if (options.changePollInterval !== undefined) {
+    checkDuration(options.changePollInterval, action, "changePollInterval");
+  }
+  if (
+    options.synchronous !== undefined &&
+    options.synchronous !== "full" && options.synchronous !== "normal"
+  ) {
+    throw new TypeError(
+      `Cannot create SQLiteBackend as 'synchronous' must be "full" or "normal": current value is ${
+        JSON.stringify(options.synchronous)
+      }`,
+    );
+  }
+}
+
+function sqliteHooks(
+  path: string,
+  options: SQLiteBackendOptions,
+  connection: { shim?: ShimDatabase },
+): SqlDialectHooks {
+  const memory = path === ":memory:";
+  const lock = memory ? undefined : writeLockFor(path);
+  const synchronous = options.synchronous ?? "full";
+  const pragmas = [
+    // busy_timeout first, so the WAL switch itself waits for others.
+    `pragma busy_timeout = ${Math.round(options.busyTimeout ?? 5000)}`,
+    `pragma journal_mode = wal`,
+    `pragma synchronous = ${synchronous}`,
+    `pragma foreign_keys = on`,
+  ];
+  let dataVersion: number | undefined;
+  return {
+    description: memory ? "SQLite :memory:" : `SQLite "${path}"`,
+    createKysely: () =>
+      new Kysely<SitqSchema>({
+        dialect: new ImmediateSqliteDialect({
+          database: async () => {
+            connection.shim = await openSqlite(path);
+            return connection.shim;
+          },
+          onCreateConnection: async (db) => {
+            for (const pragma of pragmas) {
+              await db.executeQuery(CompiledQuery.raw(pragma));
+            }
+          },
+        }),
+      }),
+    withWriteLock: (fn) => lock === undefined ? fn() : lock.lock(fn),
+    // Statements prepared against the pre-migration schema can be stale.
+    afterMigrate: () => connection.shim?.clearStatementCache(),
+    // PRAGMA data_version changes only when another connection commits, so
+    // an idle worker learns of new work without touching the table.
+    hasExternalChanges: async (db) => {
+      const { rows } = await sql<{ data_version: number }>`pragma data_version`
+        .execute(db);
+      const version = Number(rows[0]?.data_version);
+      // The first probe has nothing to compare with, yet another process may
+      // have committed since the subscriber last read (a worker's claim found
+      // nothing, then a task arrived before this probe): report a change, so
+      // that commit is not missed until the worker's next poll.
+      const changed = dataVersion === undefined || version !== dataVersion;
+      dataVersion = version;
+      return changed;
+    },
+    mapError: (error) => toDatabaseError(error, path),
+    // SQLite refuses to change the safety level inside a transaction, so the
+    // switch wraps it, on one connection held throughout: no other statement
+    // of this backend can commit while the level is lowered.
+    relaxedCommit: synchronous === "full"
+      ? (db, fn) =>
+        db.connection().execute(async (connection) => {
+          await sql`pragma synchronous = normal`.execute(connection);
+          try {
+            return await fn(connection);
+          } finally {
+            await sql`pragma synchronous = full`.execute(connection);
+          }
+        })
+      : undefined,
+  };
+}

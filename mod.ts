@@ -1,0 +1,105 @@
+/**
+ * sitq: a persistent task queue in one SQLite file, for Bun, Deno and Node.
+ *
+ * Define named, typed tasks; enqueue them with arguments; run workers in the
+ * same process or in others. Workers claim tasks atomically, run them with
+ * bounded concurrency under renewed leases, retry with backoff, time out, and
+ * stop gracefully. Nothing is lost or run twice at once.
+ *
+ * @example The whole job
+ * ```ts
+ * import { SQLiteBackend, TaskQueue, Worker } from "sitq";
+ *
+ * const backend = new SQLiteBackend(":memory:"); // or "tasks.db"
+ * const queue = new TaskQueue(backend);
+ *
+ * const resize = queue.task("resize", async (path: string, width: number) => {
+ *   return { path, width };
+ * });
+ *
+ * const id = await queue.enqueue(resize, "cat.png", 200);
+ * const worker = new Worker(backend, { tasks: [resize], concurrency: 4 });
+ * await worker.start();
+ * const result = await queue.waitForResult(id, { timeout: 5000 });
+ * console.log(result); // { status: "completed", value: { path: "cat.png", width: 200 }, attempts: 1 }
+ * await worker.stop();
+ * await queue.close();
+ * ```
+ *
+ * @module
+ */
+export { TaskQueue } from "./lib/core/task_queue.ts";
+export type {
+  ListTasksOptions,
+  PruneOptions,
+  TaskPage,
+  TaskQueueOptions,
+  WaitOptions,
+} from "./lib/core/task_queue.ts";
+export { Worker } from "./lib/core/worker.ts";
+export type {
+  AnyTask,
+  StopOptions,
+  TaskEventBase,
+  WorkerEvents,
+  WorkerOptions,
+  WorkerStats,
+} from "./lib/core/worker.ts";
+export type {
+  RunOptions,
+  Task,
+  TaskContext,
+  TaskHandler,
+  TaskOptions,
+} from "./lib/core/task.ts";
+export type { Backoff } from "./lib/core/retry_policy.ts";
+export { SuperJsonSerializer } from "./lib/core/serializer.ts";
+export type { Serializer } from "./lib/core/serializer.ts";
+export {
+  DatabaseError,
+  InterruptedError,
+  InvalidStateError,
+  LeaseLostError,
+  PermanentError,
+  SerializationError,
+  SitqError,
+  TaskNotFoundError,
+  TaskTimeoutError,
+  UnknownTaskError,
+  WaitTimeoutError,
+} from "./lib/core/errors.ts";
+export type { DatabaseErrorCode, SitqErrorCode } from "./lib/core/errors.ts";
+export { coerceError } from "./lib/core/coerce_error.ts";
+export type { Logger } from "./lib/core/logger.ts";
+export type { Unsubscribe } from "./lib/core/events.ts";
+export { TASK_STATUSES } from "./lib/core/types.ts";
+export type {
+  AttemptOutcome,
+  AttemptRecord,
+  Clock,
+  FinalStatus,
+  FinalTaskResult,
+  QueueStats,
+  ResultOf,
+  StoredError,
+  TaskId,
+  TaskRecord,
+  TaskResult,
+  TaskStatus,
+} from "./lib/core/types.ts";
+export { SQLiteBackend } from "./lib/storage/sqlite_backend.ts";
+export type { SQLiteBackendOptions } from "./lib/storage/sqlite_backend.ts";
+export { SqlBackend } from "./lib/storage/sql_backend.ts";
+export type { SqlBackendOptions } from "./lib/storage/sql_backend.ts";
+export type {
+  AttemptRow,
+  Backend,
+  BackendChange,
+  ClaimedTask,
+  ClaimRequest,
+  ListQuery,
+  NewTaskRow,
+  Settlement,
+  TaskRow,
+  TransitionResult,
+} from "./lib/storage/backend.ts";

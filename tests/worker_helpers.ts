@@ -1,0 +1,224 @@
+/**
+ * Shared by the worker engine's tests (tests/worker_*.test.ts): queues and
+ * workers that are cleaned up after a file's tests, an instrumented backend
+ * that counts loop steps, and child processes whose output can be awaited.
+ *
+ * @module
+ */
+import { Database } from "bun:sqlite";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  SQLiteBackend,
+  type SQLiteBackendOptions,
+  TaskQueue,
+  type TaskQueueOptions,
+  type Worker,
+} from "../mod.ts";
+import type { ClaimRequest, Settlement } from "../lib/storage/backend.ts";
+import { BIN, cleanupTempDirs, ROOT, tempDbPath, waitUntil } from "./helpers.ts";
+
+/**
+ * A real SQLite backend that counts the loop's calls into it, so a test can
+ * wait until a worker has gone round its loop again (a state), never for an
+ * amount of time.
+ */
+export class CountingBackend extends SQLiteBackend {
+  /** Calls of `settleAndClaim` that asked to claim. */
+  claims = 0;
+  /** Calls of `recoverExpiredLeases` (one per poll of a running worker). */
+  recoveries = 0;
+
+  /**
+   * Awaited after each claim's transaction, before the worker sees its
+   * result: lets a test force an interleaving that otherwise happens only
+   * by chance.
+   */
+  afterClaim: (() => Promise<void>) | undefined;
+
+  override async settleAndClaim(
+    settlements: readonly Settlement[],
+    claim: ClaimRequest | undefined,
+  ): ReturnType<SQLiteBackend["settleAndClaim"]> {
+    if (claim !== undefined) this.claims++;
+    const result = await super.settleAndClaim(settlements, claim);
+    if (claim !== undefined) await this.afterClaim?.();
+    return result;
+  }
+
+  override recoverExpiredLeases(
+    now: number,
+    error: string,
+  ): Promise<number[]> {
+    this.recoveries++;
+    return super.recoverExpiredLeases(now, error);
+  }
+}
+
+const queues: TaskQueue[] = [];
+const workers: Worker[] = [];
+const children: Child[] = [];
+
+/** A queue on `path` (a fresh file by default), closed by {@linkcode cleanup}. */
+export function newQueue(
+  options: TaskQueueOptions & { backend?: SQLiteBackendOptions } = {},
+  path: string = tempDbPath(),
+): TaskQueue {
+  const { backend, ...queueOptions } = options;
+  const queue = new TaskQueue(new SQLiteBackend(path, backend), queueOptions);
+  queues.push(queue);
+  return queue;
+}
+
+/** A queue on a {@linkcode CountingBackend}, closed by {@linkcode cleanup}. */
+export function countingQueue(
+  options: TaskQueueOptions & { backend?: SQLiteBackendOptions } = {},
+  path: string = tempDbPath(),
+): { queue: TaskQueue; backend: CountingBackend } {
+  const { backend: backendOptions, ...queueOptions } = options;
+  const backend = new CountingBackend(path, backendOptions);
+  const queue = new TaskQueue(backend, queueOptions);
+  queues.push(queue);
+  return { queue, backend };
+}
+
+/** Registers `worker` to be stopped by {@linkcode cleanup}; returns it. */
+export function track<W extends Worker>(worker: W): W {
+  workers.push(worker);
+  return worker;
+}
+
+/**
+ * Stops every tracked worker, kills every child still alive, closes every
+ * queue and removes temp dirs. Call from afterAll.
+ */
+export async function cleanup(): Promise<void> {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop({ timeout: 0 })));
+  for (const child of children.splice(0)) {
+    if (child.proc.exitCode === null && child.proc.signalCode === null) {
+      child.proc.kill("SIGKILL");
+    }
+    await child.proc.exited;
+  }
+  for (const queue of queues.splice(0)) await queue.close();
+  cleanupTempDirs();
+}
+
+/** What `promise` rejected with; fails the test if it resolved. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the promise to reject, but it resolved");
+}
+
+/** What `fn` threw; fails the test if it returned. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the call to throw, but it returned");
+}
+
+/** Tasks per status, read straight from the file (not through sitq). */
+export function statusCounts(path: string): Record<string, number> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.query(
+      "select status, count(*) as n from sitq_tasks group by status",
+    ).all() as Array<{ status: string; n: number }>;
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  } finally {
+    db.close();
+  }
+}
+
+/** The lines of a log file written by handlers; none if it does not exist. */
+export function logLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter((line) => line !== "");
+}
+
+/** A child process whose output is collected as it arrives. */
+export interface Child {
+  readonly proc: ReturnType<typeof Bun.spawn>;
+  /** Everything printed to stdout so far. */
+  stdout: string;
+  /** Everything printed to stderr so far. */
+  stderr: string;
+  /** Resolves with the exit code once the process ends and its output is read. */
+  readonly exited: Promise<number | null>;
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  append: (text: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
+  append(decoder.decode());
+}
+
+/** Starts `tests/fixtures/<script>` under Bun; killed by {@linkcode cleanup} if still alive. */
+export function spawnFixture(script: string, args: string[]): Child {
+  const proc = Bun.spawn([BIN.bun, join(ROOT, "tests/fixtures", script), ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const child = {
+    proc,
+    stdout: "",
+    stderr: "",
+  } as Child & { exited: Promise<number | null> };
+  const reading = Promise.all([
+    collect(proc.stdout as ReadableStream<Uint8Array>, (text) => child.stdout += text),
+    collect(proc.stderr as ReadableStream<Uint8Array>, (text) => child.stderr += text),
+  ]);
+  (child as { exited: Promise<number | null> }).exited = reading.then(() => proc.exited);
+  children.push(child);
+  return child;
+}
+
+/** Waits until `child` has printed `text`; fails early, with its output, if it exits first. */
+export async function waitForOutput(child: Child, text: string, timeout = 20_000): Promise<void> {
+  await waitUntil(() => {
+    if (child.stdout.includes(text)) return true;
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      throw new Error(
+        `the child exited (${child.proc.exitCode ?? child.proc.signalCode}) before printing ${
+          JSON.stringify(text)
+        }\nstdout: ${child.stdout}\nstderr: ${child.stderr}`,
+      );
+    }
+    return false;
+  }, `child to print ${JSON.stringify(text)}`, { timeout });
+}
+
+/** Configuration of tests/fixtures/worker_process.ts. */
+export interface WorkerProcessConfig {
+  /** The database file. */
+  db: string;
+  /** Where the handler appends `<workerId> <taskId> <arg>` per run. */
+  log: string;
+  /** What the handler of task "job" does after logging. */
+  behaviour: "return" | "hang" | "until-abort" | "until-release";
+  /** For "until-release": the handler returns once this file exists. */
+  releaseFile?: string;
+  workerId?: string;
+  concurrency?: number;
+  pollInterval?: number;
+  leaseDuration?: number;
+  heartbeatInterval?: number;
+  /** `worker.run({ timeout })` at SIGINT/SIGTERM. */
+  stopTimeout?: number;
+}
+
+/** Starts a worker process; it prints "ready" once its worker runs. */
+export function spawnWorker(config: WorkerProcessConfig): Child {
+  return spawnFixture("worker_process.ts", [JSON.stringify(config)]);
+}

@@ -7,16 +7,22 @@ const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const problems = [];
 
 if (deno.version !== pkg.version) {
-  problems.push(`version: deno.json ${deno.version} != package.json ${pkg.version}`);
+  problems.push(
+    `version: deno.json ${deno.version} != package.json ${pkg.version}`,
+  );
 }
-if (deno.exports !== "./mod.ts") problems.push(`deno.json exports must be "./mod.ts"`);
+if (deno.exports !== "./mod.ts") {
+  problems.push(`deno.json exports must be "./mod.ts"`);
+}
 if (pkg.exports?.["."]?.default !== "./dist/mod.js") {
   problems.push(`package.json exports["."].default must be "./dist/mod.js"`);
 }
 for (const [name, range] of Object.entries(pkg.dependencies ?? {})) {
   const mapped = deno.imports?.[name];
   if (mapped !== `npm:${name}@${range}`) {
-    problems.push(`dependency ${name}: package.json ${range}, deno.json ${mapped}`);
+    problems.push(
+      `dependency ${name}: package.json ${range}, deno.json ${mapped}`,
+    );
   }
 }
 if (problems.length > 0) {

@@ -35,7 +35,9 @@ export function tempDbPath(name = "tasks.db"): string {
 
 /** Removes every temp dir made by this test file. Call from afterAll. */
 export function cleanupTempDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -46,7 +48,8 @@ export function cleanupTempDirs(): void {
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   message: string,
-  { timeout = 20_000, interval = 10 }: { timeout?: number; interval?: number } = {},
+  { timeout = 20_000, interval = 10 }: { timeout?: number; interval?: number } =
+    {},
 ): Promise<void> {
   const deadline = Date.now() + timeout;
   while (!(await condition())) {
@@ -89,7 +92,8 @@ export interface RunResult {
 /** Runs a command to completion and returns its output. */
 export async function run(
   cmd: string[],
-  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } =
+    {},
 ): Promise<RunResult> {
   const proc = Bun.spawn(cmd, {
     cwd: options.cwd ?? ROOT,
@@ -97,7 +101,10 @@ export async function run(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeout ?? 120_000);
+  const timer = setTimeout(
+    () => proc.kill("SIGKILL"),
+    options.timeout ?? 120_000,
+  );
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

@@ -50,20 +50,35 @@ describe("Worker options", () => {
   });
 
   test("new Worker() rejects concurrency 0 with RangeError and non-integers with an error", () => {
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: 0 })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: 0 })),
+    )
       .toBeInstanceOf(RangeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: -1 })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: -1 })),
+    )
       .toBeInstanceOf(RangeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], maxConcurrency: 0 })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], maxConcurrency: 0 })),
+    )
       .toBeInstanceOf(RangeError);
-    const fractional = thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: 1.5 }));
-    expect(fractional instanceof TypeError || fractional instanceof RangeError).toBe(true);
+    const fractional = thrownBy(() =>
+      new Worker(backend, { tasks: [noop], concurrency: 1.5 })
+    );
+    expect(fractional instanceof TypeError || fractional instanceof RangeError)
+      .toBe(true);
   });
 
   test("new Worker() accepts maxConcurrency as an alias of concurrency", () => {
-    expect(new Worker(backend, { tasks: [noop], maxConcurrency: 3 }).concurrency).toBe(3);
-    expect(new Worker(backend, { tasks: [noop], concurrency: 5 }).concurrency).toBe(5);
-    expect(new Worker(backend, { tasks: [noop], concurrency: 2, maxConcurrency: 2 }).concurrency)
+    expect(
+      new Worker(backend, { tasks: [noop], maxConcurrency: 3 }).concurrency,
+    ).toBe(3);
+    expect(new Worker(backend, { tasks: [noop], concurrency: 5 }).concurrency)
+      .toBe(5);
+    expect(
+      new Worker(backend, { tasks: [noop], concurrency: 2, maxConcurrency: 2 })
+        .concurrency,
+    )
       .toBe(2);
     expect(new Worker(backend, { tasks: [noop] }).concurrency).toBe(1);
   });
@@ -78,37 +93,71 @@ describe("Worker options", () => {
 
   test("new Worker() rejects a heartbeatInterval not shorter than the leaseDuration with RangeError", () => {
     const equal = thrownBy(() =>
-      new Worker(backend, { tasks: [noop], leaseDuration: 1000, heartbeatInterval: 1000 })
+      new Worker(backend, {
+        tasks: [noop],
+        leaseDuration: 1000,
+        heartbeatInterval: 1000,
+      })
     );
     expect(equal).toBeInstanceOf(RangeError);
     expect((equal as Error).message).toContain("heartbeatInterval");
-    expect(thrownBy(() =>
-      new Worker(backend, { tasks: [noop], leaseDuration: 1000, heartbeatInterval: 5000 })
-    )).toBeInstanceOf(RangeError);
+    expect(
+      thrownBy(() =>
+        new Worker(backend, {
+          tasks: [noop],
+          leaseDuration: 1000,
+          heartbeatInterval: 5000,
+        })
+      ),
+    ).toBeInstanceOf(RangeError);
     // Against the default lease of 30 s.
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], heartbeatInterval: 30_000 })))
+    expect(
+      thrownBy(() =>
+        new Worker(backend, { tasks: [noop], heartbeatInterval: 30_000 })
+      ),
+    )
       .toBeInstanceOf(RangeError);
     expect(() =>
-      new Worker(backend, { tasks: [noop], leaseDuration: 1000, heartbeatInterval: 999 })
+      new Worker(backend, {
+        tasks: [noop],
+        leaseDuration: 1000,
+        heartbeatInterval: 999,
+      })
     ).not.toThrow();
   });
 
   test("new Worker() rejects unknown options, bad durations and an empty workerId", () => {
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], concurency: 2 } as never)))
+    expect(
+      thrownBy(() =>
+        new Worker(backend, { tasks: [noop], concurency: 2 } as never)
+      ),
+    )
       .toBeInstanceOf(TypeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], pollInterval: 0 })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], pollInterval: 0 })),
+    )
       .toBeInstanceOf(RangeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], leaseDuration: -5 })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], leaseDuration: -5 })),
+    )
       .toBeInstanceOf(RangeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [noop], workerId: "  " })))
+    expect(
+      thrownBy(() => new Worker(backend, { tasks: [noop], workerId: "  " })),
+    )
       .toBeInstanceOf(TypeError);
-    expect(new Worker(backend, { tasks: [noop], workerId: "w-1" }).id).toBe("w-1");
+    expect(new Worker(backend, { tasks: [noop], workerId: "w-1" }).id).toBe(
+      "w-1",
+    );
   });
 
   test("Worker.stop() rejects an unknown option and a negative timeout", () => {
     const worker = new Worker(backend, { tasks: [noop] });
-    expect(thrownBy(() => worker.stop({ timout: 5 } as never))).toBeInstanceOf(TypeError);
-    expect(thrownBy(() => worker.stop({ timeout: -1 }))).toBeInstanceOf(RangeError);
+    expect(thrownBy(() => worker.stop({ timout: 5 } as never))).toBeInstanceOf(
+      TypeError,
+    );
+    expect(thrownBy(() => worker.stop({ timeout: -1 }))).toBeInstanceOf(
+      RangeError,
+    );
   });
 
   test("queue.worker() defaults to the queue's tasks and gives each worker its own id", () => {
@@ -216,10 +265,12 @@ describe("Worker lifecycle", () => {
     expect((await queue.getResult(after)).status).toBe("queued");
     const second = track(queue.worker());
     await second.start();
-    expect(await queue.waitForResult(after, { timeout: 10_000 })).toMatchObject({
-      status: "completed",
-      value: 3,
-    });
+    expect(await queue.waitForResult(after, { timeout: 10_000 })).toMatchObject(
+      {
+        status: "completed",
+        value: 3,
+      },
+    );
     await second.stop();
     expect(await queue.stats()).toMatchObject({ completed: 2 });
   });
@@ -229,7 +280,9 @@ describe("Worker lifecycle", () => {
     queue.task("noop", () => {});
     const worker = track(queue.worker());
     await worker.start();
-    expect(await rejectionOf(worker.processOne())).toBeInstanceOf(InvalidStateError);
+    expect(await rejectionOf(worker.processOne())).toBeInstanceOf(
+      InvalidStateError,
+    );
     await worker.stop();
     expect(await worker.processOne()).toBe(false);
   });
@@ -240,15 +293,20 @@ describe("Worker lifecycle", () => {
     const [a, b] = await queue.enqueueMany(job, [[1], [2]]);
     const worker = queue.worker({ workerId: "w-one" });
     expect(await worker.processOne()).toBe(true);
-    expect(await queue.getResult(a!)).toEqual({ status: "completed", value: 3, attempts: 1 });
+    expect(await queue.getResult(a!)).toEqual({
+      status: "completed",
+      value: 3,
+      attempts: 1,
+    });
     expect((await queue.getResult(b!)).status).toBe("queued");
     expect(await worker.processOne()).toBe(true);
     expect(await worker.processOne()).toBe(false);
     const record = await queue.getTask(b!);
     expect(record.workerId).toBe("w-one");
-    expect(record.history.map((h) => [h.attempt, h.outcome, h.workerId])).toEqual([
-      [1, "completed", "w-one"],
-    ]);
+    expect(record.history.map((h) => [h.attempt, h.outcome, h.workerId]))
+      .toEqual([
+        [1, "completed", "w-one"],
+      ]);
   });
 
   test("Worker.onIdle() resolves at once when not running, and after the queue drains when running", async () => {
@@ -256,10 +314,17 @@ describe("Worker lifecycle", () => {
     const job = queue.task("job", (n: number) => n);
     const worker = track(queue.worker({ concurrency: 3 }));
     await worker.onIdle();
-    await queue.enqueueMany(job, Array.from({ length: 10 }, (_, n) => [n] as [number]));
+    await queue.enqueueMany(
+      job,
+      Array.from({ length: 10 }, (_, n) => [n] as [number]),
+    );
     await worker.start();
     await worker.onIdle();
-    expect(await queue.stats()).toMatchObject({ queued: 0, running: 0, completed: 10 });
+    expect(await queue.stats()).toMatchObject({
+      queued: 0,
+      running: 0,
+      completed: 10,
+    });
     await worker.stop();
   });
 });
@@ -302,7 +367,9 @@ describe("Worker events and stats", () => {
     await worker.onIdle();
 
     const byKind = (kind: keyof WorkerEvents) =>
-      events.filter(([k]) => k === kind).map(([, payload]) => payload as Record<string, unknown>);
+      events.filter(([k]) => k === kind).map(([, payload]) =>
+        payload as Record<string, unknown>
+      );
     const completed = byKind("completed");
     expect(completed).toHaveLength(2);
     expect(completed.find((e) => e.id === okId)).toMatchObject({
@@ -333,9 +400,13 @@ describe("Worker events and stats", () => {
       attempt: 1,
       error: { name: "TypeError", message: "always fails" },
     });
-    expect(typeof (failed[0]!.error as { stack?: string }).stack).toBe("string");
+    expect(typeof (failed[0]!.error as { stack?: string }).stack).toBe(
+      "string",
+    );
     for (const [, payload] of events) {
-      expect((payload as { duration: number }).duration).toBeGreaterThanOrEqual(0);
+      expect((payload as { duration: number }).duration).toBeGreaterThanOrEqual(
+        0,
+      );
     }
     expect(errors).toEqual([]);
 
@@ -379,7 +450,10 @@ describe("Worker events and stats", () => {
     const job = queue.task("job", (n: number) => n);
     const worker = track(queue.worker());
     const seen: number[] = [];
-    const off = worker.on("completed", ({ value }) => seen.push(value as number));
+    const off = worker.on(
+      "completed",
+      ({ value }) => seen.push(value as number),
+    );
     worker.on("completed", () => {
       throw new Error("listener bug");
     });
@@ -406,13 +480,25 @@ describe("Worker claim order", () => {
     const t = clock.now();
     // Enqueued deliberately out of the expected order.
     await queue.enqueue(job.with({ runAt: new Date(t - 1000) }), "p0-early");
-    await queue.enqueue(job.with({ priority: 5, runAt: new Date(t - 10) }), "p5-late");
+    await queue.enqueue(
+      job.with({ priority: 5, runAt: new Date(t - 10) }),
+      "p5-late",
+    );
     await queue.enqueue(job, "p0-now-a");
-    await queue.enqueue(job.with({ priority: -1, runAt: new Date(t - 5000) }), "pneg-earliest");
-    await queue.enqueue(job.with({ priority: 5, runAt: new Date(t - 20) }), "p5-early");
+    await queue.enqueue(
+      job.with({ priority: -1, runAt: new Date(t - 5000) }),
+      "pneg-earliest",
+    );
+    await queue.enqueue(
+      job.with({ priority: 5, runAt: new Date(t - 20) }),
+      "p5-early",
+    );
     await queue.enqueue(job, "p0-now-b");
     await queue.enqueue(job.with({ priority: 10 }), "p10");
-    await queue.enqueue(job.with({ runAt: new Date(t - 1000) }), "p0-early-second");
+    await queue.enqueue(
+      job.with({ runAt: new Date(t - 1000) }),
+      "p0-early-second",
+    );
 
     const worker = queue.worker();
     while (await worker.processOne());
@@ -456,7 +542,10 @@ describe("Worker and delayed tasks", () => {
       runs.push(label);
     });
     const id = await queue.enqueue(job.with({ delay: 5000 }), "delayed");
-    const at = await queue.enqueue(job.with({ runAt: new Date(clock.now() + 9000) }), "at");
+    const at = await queue.enqueue(
+      job.with({ runAt: new Date(clock.now() + 9000) }),
+      "at",
+    );
     const worker = queue.worker();
     expect(await worker.processOne()).toBe(false);
     clock.advance(4999);
@@ -486,7 +575,10 @@ describe("Worker and delayed tasks", () => {
     await worker.onIdle();
     await worker.stop();
     expect(runs).toEqual(["now"]);
-    expect(await queue.getResult(later)).toMatchObject({ status: "queued", attempts: 0 });
+    expect(await queue.getResult(later)).toMatchObject({
+      status: "queued",
+      attempts: 0,
+    });
   });
 });
 
@@ -508,14 +600,21 @@ describe("Specialised workers", () => {
     resizeQueue.task("resize", function (this: TaskContext) {
       ran.push([this.workerId, this.name]);
     });
-    const emailWorker = track(emailQueue.worker({ workerId: "w-email", concurrency: 2 }));
-    const resizeWorker = track(resizeQueue.worker({ workerId: "w-resize", concurrency: 2 }));
+    const emailWorker = track(
+      emailQueue.worker({ workerId: "w-email", concurrency: 2 }),
+    );
+    const resizeWorker = track(
+      resizeQueue.worker({ workerId: "w-resize", concurrency: 2 }),
+    );
     await emailWorker.start();
     await emailWorker.onIdle();
     // Only the email worker has run so far: resize tasks are untouched.
     expect((await producer.stats()).completed).toBe(4);
     for (const id of resizeIds) {
-      expect(await producer.getResult(id)).toMatchObject({ status: "queued", attempts: 0 });
+      expect(await producer.getResult(id)).toMatchObject({
+        status: "queued",
+        attempts: 0,
+      });
     }
     await resizeWorker.start();
     for (const id of [...emailIds, ...resizeIds]) {
@@ -533,8 +632,12 @@ describe("Specialised workers", () => {
       "resize",
       "resize",
     ]);
-    for (const id of emailIds) expect((await producer.getTask(id)).workerId).toBe("w-email");
-    for (const id of resizeIds) expect((await producer.getTask(id)).workerId).toBe("w-resize");
+    for (const id of emailIds) {
+      expect((await producer.getTask(id)).workerId).toBe("w-email");
+    }
+    for (const id of resizeIds) {
+      expect((await producer.getTask(id)).workerId).toBe("w-resize");
+    }
   });
 
   test("A worker given a subset of a queue's tasks leaves the other names queued", async () => {
@@ -589,7 +692,9 @@ describe("Worker wake-ups", () => {
     // is committed just after the worker's claim transaction, and its
     // "enqueued" signal reaches the worker before the claim's (short) result.
     // No change poll either: only the in-process signal can wake the worker.
-    const { queue, backend } = countingQueue({ backend: { changePollInterval: 0 } });
+    const { queue, backend } = countingQueue({
+      backend: { changePollInterval: 0 },
+    });
     const job = queue.task("job", (n: number) => n);
     let enqueueDuringClaim = false;
     let lateId: number | undefined;
@@ -607,10 +712,11 @@ describe("Worker wake-ups", () => {
     const first = await queue.enqueue(job, 1);
     await queue.waitForResult(first, { timeout: 10_000 });
     await waitUntil(() => lateId !== undefined, "the enqueue during the claim");
-    expect(await queue.waitForResult(lateId!, { timeout: 10_000 })).toMatchObject({
-      status: "completed",
-      value: 2,
-    });
+    expect(await queue.waitForResult(lateId!, { timeout: 10_000 }))
+      .toMatchObject({
+        status: "completed",
+        value: 2,
+      });
     await worker.stop();
   });
 
@@ -635,41 +741,45 @@ describe("Worker wake-ups", () => {
 });
 
 describe("Worker loop errors", () => {
-  test("A locked database is reported as an error event, and the worker goes on once the lock is released", async () => {
-    const path = tempDbPath();
-    const queue = newQueue({ backend: { busyTimeout: 50 } }, path);
-    const job = queue.task("job", (n: number) => n * 2);
-    const id = await queue.enqueue(job, 4); // opens the file, creates the schema
+  test(
+    "A locked database is reported as an error event, and the worker goes on once the lock is released",
+    async () => {
+      const path = tempDbPath();
+      const queue = newQueue({ backend: { busyTimeout: 50 } }, path);
+      const job = queue.task("job", (n: number) => n * 2);
+      const id = await queue.enqueue(job, 4); // opens the file, creates the schema
 
-    const locker = new Database(path);
-    locker.run("pragma busy_timeout = 5000");
-    locker.run("begin immediate");
-    const worker = track(queue.worker({ pollInterval: 50 }));
-    const errors: Error[] = [];
-    const firstError = deferred<Error>();
-    worker.on("error", ({ error }) => {
-      errors.push(error);
-      firstError.resolve(error);
-    });
-    try {
-      await worker.start();
-      const error = await firstError.promise;
-      expect(error).toBeInstanceOf(DatabaseError);
-      expect((error as DatabaseError).code).toBe("DATABASE_LOCKED");
-      expect((await queue.getResult(id)).status).toBe("queued");
+      const locker = new Database(path);
+      locker.run("pragma busy_timeout = 5000");
+      locker.run("begin immediate");
+      const worker = track(queue.worker({ pollInterval: 50 }));
+      const errors: Error[] = [];
+      const firstError = deferred<Error>();
+      worker.on("error", ({ error }) => {
+        errors.push(error);
+        firstError.resolve(error);
+      });
+      try {
+        await worker.start();
+        const error = await firstError.promise;
+        expect(error).toBeInstanceOf(DatabaseError);
+        expect((error as DatabaseError).code).toBe("DATABASE_LOCKED");
+        expect((await queue.getResult(id)).status).toBe("queued");
+        expect(worker.running).toBe(true);
+      } finally {
+        locker.run("rollback");
+        locker.close();
+      }
+      expect(await queue.waitForResult(id, { timeout: 15_000 })).toMatchObject({
+        status: "completed",
+        value: 8,
+      });
       expect(worker.running).toBe(true);
-    } finally {
-      locker.run("rollback");
-      locker.close();
-    }
-    expect(await queue.waitForResult(id, { timeout: 15_000 })).toMatchObject({
-      status: "completed",
-      value: 8,
-    });
-    expect(worker.running).toBe(true);
-    await worker.stop();
-    expect(errors.length).toBeGreaterThan(0);
-  }, 30_000);
+      await worker.stop();
+      expect(errors.length).toBeGreaterThan(0);
+    },
+    30_000,
+  );
 
   test("A worker whose backend was closed under it reports the error and its loop ends", async () => {
     const path = tempDbPath();
@@ -683,7 +793,9 @@ describe("Worker loop errors", () => {
     await backend.close();
     await worker.done; // the loop gives up: nothing can be written any more
     expect(worker.running).toBe(false);
-    expect(errors.some((e) => e instanceof DatabaseError && e.code === "CLOSED")).toBe(true);
+    expect(
+      errors.some((e) => e instanceof DatabaseError && e.code === "CLOSED"),
+    ).toBe(true);
   });
 
   test("A handler throwing a PermanentError from a worker with several task names leaves the others running", async () => {
@@ -696,15 +808,18 @@ describe("Worker loop errors", () => {
     const goodId = await queue.enqueue(good, 7);
     const worker = track(queue.worker({ concurrency: 2 }));
     await worker.start();
-    expect(await queue.waitForResult(badId, { timeout: 10_000 })).toMatchObject({
-      status: "failed",
-      attempts: 1,
-      error: { name: "PermanentError", message: "nope" },
-    });
-    expect(await queue.waitForResult(goodId, { timeout: 10_000 })).toMatchObject({
-      status: "completed",
-      value: 7,
-    });
+    expect(await queue.waitForResult(badId, { timeout: 10_000 })).toMatchObject(
+      {
+        status: "failed",
+        attempts: 1,
+        error: { name: "PermanentError", message: "nope" },
+      },
+    );
+    expect(await queue.waitForResult(goodId, { timeout: 10_000 }))
+      .toMatchObject({
+        status: "completed",
+        value: 7,
+      });
     await worker.stop();
   });
 });

@@ -7,7 +7,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { type TaskContext, type TaskId, Worker } from "../mod.ts";
 import { deferred, tempDbPath, waitUntil } from "./helpers.ts";
-import { cleanup, countingQueue, newQueue, statusCounts, track } from "./worker_helpers.ts";
+import {
+  cleanup,
+  countingQueue,
+  newQueue,
+  statusCounts,
+  track,
+} from "./worker_helpers.ts";
 
 afterAll(cleanup);
 
@@ -30,7 +36,9 @@ describe("Racing claimers in one process", () => {
         await release.promise;
         return this.workerId;
       });
-      workers.push(track(queue.worker({ workerId: `w${i}`, pollInterval: 20 })));
+      workers.push(
+        track(queue.worker({ workerId: `w${i}`, pollInterval: 20 })),
+      );
     }
     try {
       await Promise.all(workers.map((worker) => worker.start()));
@@ -46,7 +54,11 @@ describe("Racing claimers in one process", () => {
     const result = await producer.waitForResult(id, { timeout: 10_000 });
     await Promise.all(workers.map((worker) => worker.stop()));
     expect(runs).toHaveLength(1);
-    expect(result).toEqual({ status: "completed", value: runs[0], attempts: 1 });
+    expect(result).toEqual({
+      status: "completed",
+      value: runs[0],
+      attempts: 1,
+    });
     expect((await producer.getTask(id)).history).toHaveLength(1);
   });
 
@@ -54,7 +66,10 @@ describe("Racing claimers in one process", () => {
     const path = tempDbPath();
     const producer = newQueue({}, path);
     const job = producer.task("job", (_n: number) => {});
-    const ids = await producer.enqueueMany(job, Array.from({ length: 40 }, (_, n) => [n] as [number]));
+    const ids = await producer.enqueueMany(
+      job,
+      Array.from({ length: 40 }, (_, n) => [n] as [number]),
+    );
     const runs: number[] = [];
     const workers: Worker[] = [];
     for (let i = 0; i < 4; i++) {
@@ -85,7 +100,10 @@ describe("Concurrency limit", () => {
       await release.promise;
       running--;
     });
-    await queue.enqueueMany(job, Array.from({ length: 8 }, (_, n) => [n] as [number]));
+    await queue.enqueueMany(
+      job,
+      Array.from({ length: 8 }, (_, n) => [n] as [number]),
+    );
     const worker = track(queue.worker({ concurrency: 4, pollInterval: 20 }));
     try {
       await worker.start();
@@ -94,7 +112,10 @@ describe("Concurrency limit", () => {
       // wake it with a fresh task too: it must not claim anything.
       const polls = backend.recoveries;
       await queue.enqueue(job, 99);
-      await waitUntil(() => backend.recoveries >= polls + 3, "three more polls");
+      await waitUntil(
+        () => backend.recoveries >= polls + 3,
+        "three more polls",
+      );
       expect(maxRunning).toBe(4);
       expect(running).toBe(4);
       expect(worker.stats().active).toBe(4);
@@ -102,7 +123,10 @@ describe("Concurrency limit", () => {
     } finally {
       release.resolve();
     }
-    await waitUntil(async () => (await queue.stats()).completed === 9, "all nine tasks to complete");
+    await waitUntil(
+      async () => (await queue.stats()).completed === 9,
+      "all nine tasks to complete",
+    );
     await worker.stop();
     expect(maxRunning).toBe(4);
   });
@@ -117,11 +141,19 @@ describe("Concurrency limit", () => {
       await release.promise;
       return "A";
     });
-    const ids = await queueA.enqueueMany(job, Array.from({ length: 6 }, (_, n) => [n] as [number]));
-    const a = track(queueA.worker({ workerId: "w-a", concurrency: 2, pollInterval: 20 }));
+    const ids = await queueA.enqueueMany(
+      job,
+      Array.from({ length: 6 }, (_, n) => [n] as [number]),
+    );
+    const a = track(
+      queueA.worker({ workerId: "w-a", concurrency: 2, pollInterval: 20 }),
+    );
     try {
       await a.start();
-      await waitUntil(() => started.length === 2, "worker A to start two tasks");
+      await waitUntil(
+        () => started.length === 2,
+        "worker A to start two tasks",
+      );
       // Only the two running tasks are held; the rest is queued for anyone.
       const tasks = await Promise.all(ids.map((id) => queueA.getTask(id)));
       expect(tasks.map((t) => [t.status, t.workerId])).toEqual([
@@ -135,13 +167,16 @@ describe("Concurrency limit", () => {
 
       const queueB = newQueue({}, path);
       queueB.task("job", () => "B");
-      const b = track(queueB.worker({ workerId: "w-b", concurrency: 2, pollInterval: 20 }));
+      const b = track(
+        queueB.worker({ workerId: "w-b", concurrency: 2, pollInterval: 20 }),
+      );
       await b.start();
       for (const id of ids.slice(2)) {
-        expect(await queueB.waitForResult(id, { timeout: 10_000 })).toMatchObject({
-          status: "completed",
-          value: "B",
-        });
+        expect(await queueB.waitForResult(id, { timeout: 10_000 }))
+          .toMatchObject({
+            status: "completed",
+            value: "B",
+          });
       }
       await b.stop();
       expect(statusCounts(path)).toEqual({ running: 2, completed: 4 });
@@ -149,7 +184,9 @@ describe("Concurrency limit", () => {
       release.resolve();
     }
     for (const id of ids.slice(0, 2)) {
-      expect(await queueA.waitForResult(id, { timeout: 10_000 })).toMatchObject({ value: "A" });
+      expect(await queueA.waitForResult(id, { timeout: 10_000 })).toMatchObject(
+        { value: "A" },
+      );
     }
     await a.stop();
     expect(started).toEqual([0, 1]);
@@ -168,7 +205,10 @@ describe("Concurrency limit", () => {
       await latch.promise;
       running--;
     });
-    await queue.enqueueMany(job, Array.from({ length: 6 }, (_, n) => [n] as [number]));
+    await queue.enqueueMany(
+      job,
+      Array.from({ length: 6 }, (_, n) => [n] as [number]),
+    );
     const worker = track(queue.worker({ concurrency: 3, pollInterval: 20 }));
     await worker.start();
     try {
@@ -178,7 +218,11 @@ describe("Concurrency limit", () => {
       await waitUntil(() => latches.size === 4, "the freed slot to be taken");
       expect([...latches.keys()]).toEqual([0, 1, 2, 3]);
       expect(running).toBe(3);
-      expect(await queue.stats()).toMatchObject({ running: 3, completed: 1, queued: 2 });
+      expect(await queue.stats()).toMatchObject({
+        running: 3,
+        completed: 1,
+        queued: 2,
+      });
     } finally {
       for (let n = 0; n < 6; n++) {
         await waitUntil(() => latches.has(n), `task ${n} to start`);
@@ -207,11 +251,13 @@ describe("Failures mixed with successes", () => {
       const task = job.with({ maxAttempts });
       ids.push(await queue.enqueue(task, n));
     }
-    const worker = track(new Worker(queue.backend, {
-      tasks: [job],
-      concurrency: 4,
-      pollInterval: 20,
-    }));
+    const worker = track(
+      new Worker(queue.backend, {
+        tasks: [job],
+        concurrency: 4,
+        pollInterval: 20,
+      }),
+    );
     const completed: number[] = [];
     const failed: string[] = [];
     const retrying: string[] = [];
@@ -219,7 +265,9 @@ describe("Failures mixed with successes", () => {
     worker.on("failed", ({ error }) => failed.push(error.message));
     worker.on("retrying", ({ error }) => retrying.push(error.message));
     await worker.start();
-    const results = await Promise.all(ids.map((id) => queue.waitForResult(id, { timeout: 20_000 })));
+    const results = await Promise.all(
+      ids.map((id) => queue.waitForResult(id, { timeout: 20_000 })),
+    );
     await worker.onIdle();
     await worker.stop();
 
@@ -234,7 +282,12 @@ describe("Failures mixed with successes", () => {
     expect(retrying.sort()).toEqual(
       Array.from({ length: 10 }, (_, i) => `flaky ${3 * i + 2}`).sort(),
     );
-    expect(worker.stats()).toMatchObject({ completed: 20, failed: 10, retried: 10, active: 0 });
+    expect(worker.stats()).toMatchObject({
+      completed: 20,
+      failed: 10,
+      retried: 10,
+      active: 0,
+    });
     expect(await queue.stats()).toEqual({
       queued: 0,
       running: 0,

@@ -16,7 +16,13 @@ import {
   type Worker,
 } from "../mod.ts";
 import type { ClaimRequest, Settlement } from "../lib/storage/backend.ts";
-import { BIN, cleanupTempDirs, ROOT, tempDbPath, waitUntil } from "./helpers.ts";
+import {
+  BIN,
+  cleanupTempDirs,
+  ROOT,
+  tempDbPath,
+  waitUntil,
+} from "./helpers.ts";
 
 /**
  * A real SQLite backend that counts the loop's calls into it, so a test can
@@ -93,7 +99,9 @@ export function track<W extends Worker>(worker: W): W {
  * queue and removes temp dirs. Call from afterAll.
  */
 export async function cleanup(): Promise<void> {
-  await Promise.all(workers.splice(0).map((worker) => worker.stop({ timeout: 0 })));
+  await Promise.all(
+    workers.splice(0).map((worker) => worker.stop({ timeout: 0 })),
+  );
   for (const child of children.splice(0)) {
     if (child.proc.exitCode === null && child.proc.signalCode === null) {
       child.proc.kill("SIGKILL");
@@ -159,13 +167,19 @@ async function collect(
   append: (text: string) => void,
 ): Promise<void> {
   const decoder = new TextDecoder();
-  for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
+  for await (const chunk of stream) {
+    append(decoder.decode(chunk, { stream: true }));
+  }
   append(decoder.decode());
 }
 
 /** Starts `tests/fixtures/<script>` under Bun; killed by {@linkcode cleanup} if still alive. */
 export function spawnFixture(script: string, args: string[]): Child {
-  const proc = Bun.spawn([BIN.bun, join(ROOT, "tests/fixtures", script), ...args], {
+  const proc = Bun.spawn([
+    BIN.bun,
+    join(ROOT, "tests/fixtures", script),
+    ...args,
+  ], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
@@ -176,27 +190,45 @@ export function spawnFixture(script: string, args: string[]): Child {
     stderr: "",
   } as Child & { exited: Promise<number | null> };
   const reading = Promise.all([
-    collect(proc.stdout as ReadableStream<Uint8Array>, (text) => child.stdout += text),
-    collect(proc.stderr as ReadableStream<Uint8Array>, (text) => child.stderr += text),
+    collect(
+      proc.stdout as ReadableStream<Uint8Array>,
+      (text) => child.stdout += text,
+    ),
+    collect(
+      proc.stderr as ReadableStream<Uint8Array>,
+      (text) => child.stderr += text,
+    ),
   ]);
-  (child as { exited: Promise<number | null> }).exited = reading.then(() => proc.exited);
+  (child as { exited: Promise<number | null> }).exited = reading.then(() =>
+    proc.exited
+  );
   children.push(child);
   return child;
 }
 
 /** Waits until `child` has printed `text`; fails early, with its output, if it exits first. */
-export async function waitForOutput(child: Child, text: string, timeout = 20_000): Promise<void> {
-  await waitUntil(() => {
-    if (child.stdout.includes(text)) return true;
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      throw new Error(
-        `the child exited (${child.proc.exitCode ?? child.proc.signalCode}) before printing ${
-          JSON.stringify(text)
-        }\nstdout: ${child.stdout}\nstderr: ${child.stderr}`,
-      );
-    }
-    return false;
-  }, `child to print ${JSON.stringify(text)}`, { timeout });
+export async function waitForOutput(
+  child: Child,
+  text: string,
+  timeout = 20_000,
+): Promise<void> {
+  await waitUntil(
+    () => {
+      if (child.stdout.includes(text)) return true;
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+        throw new Error(
+          `the child exited (${
+            child.proc.exitCode ?? child.proc.signalCode
+          }) before printing ${
+            JSON.stringify(text)
+          }\nstdout: ${child.stdout}\nstderr: ${child.stderr}`,
+        );
+      }
+      return false;
+    },
+    `child to print ${JSON.stringify(text)}`,
+    { timeout },
+  );
 }
 
 /** Configuration of tests/fixtures/worker_process.ts. */

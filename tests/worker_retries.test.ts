@@ -45,7 +45,10 @@ describe("Retry budget", () => {
       error: { name: "Error", message: "attempt 1 failed" },
     });
     expect(record.finishedAt).toBeInstanceOf(Date);
-    expect(record.history.map((h) => [h.attempt, h.outcome])).toEqual([[1, "failed"]]);
+    expect(record.history.map((h) => [h.attempt, h.outcome])).toEqual([[
+      1,
+      "failed",
+    ]]);
   });
 
   test("maxAttempts 3: exactly three runs, then failed, with three attempts in the history", async () => {
@@ -74,7 +77,11 @@ describe("Retry budget", () => {
       attempts: 3,
       error: { message: "attempt 3 failed" },
     });
-    expect(record.history.map((h) => [h.attempt, h.outcome, h.workerId, h.error?.message]))
+    expect(
+      record.history.map((
+        h,
+      ) => [h.attempt, h.outcome, h.workerId, h.error?.message]),
+    )
       .toEqual([
         [1, "failed", "w-retry", "attempt 1 failed"],
         [2, "failed", "w-retry", "attempt 2 failed"],
@@ -89,7 +96,10 @@ describe("Retry budget", () => {
     const worker = queue.worker();
     while (await worker.processOne());
     expect(runs).toEqual([1, 2]);
-    expect(await queue.getResult(id)).toMatchObject({ status: "failed", attempts: 2 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "failed",
+      attempts: 2,
+    });
   });
 
   test("A running worker retries a failing task exactly maxAttempts times; waitForResult resolves once, at the end", async () => {
@@ -102,10 +112,12 @@ describe("Retry budget", () => {
     worker.on("retrying", ({ attempt }) => retrying.push(attempt));
     worker.on("failed", ({ attempt }) => failed.push(attempt));
     let resolutions = 0;
-    const waiting = queue.waitForResult(id, { timeout: 10_000 }).then((result) => {
-      resolutions++;
-      return result;
-    });
+    const waiting = queue.waitForResult(id, { timeout: 10_000 }).then(
+      (result) => {
+        resolutions++;
+        return result;
+      },
+    );
     await worker.start();
     const result = await waiting;
     // Resolved with the final failure, not with an intermediate one.
@@ -138,10 +150,11 @@ describe("Retry budget", () => {
     });
     await worker.stop();
     const record = await queue.getTask(id);
-    expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.message])).toEqual([
-      [1, "failed", "transient"],
-      [2, "completed", undefined],
-    ]);
+    expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.message]))
+      .toEqual([
+        [1, "failed", "transient"],
+        [2, "completed", undefined],
+      ]);
   });
 
   test("A handler's context reports its attempt number and maxAttempts", async () => {
@@ -194,7 +207,12 @@ describe("Backoff", () => {
     const queue = newQueue({ clock });
     const { task } = alwaysFailing(queue, {
       maxAttempts: 6,
-      backoff: { type: "exponential", delay: 1000, maxDelay: 5000, jitter: false },
+      backoff: {
+        type: "exponential",
+        delay: 1000,
+        maxDelay: 5000,
+        jitter: false,
+      },
     });
     const id = await queue.enqueue(task);
     const worker = queue.worker();
@@ -210,7 +228,10 @@ describe("Backoff", () => {
     }
     expect(delays).toEqual([1000, 2000, 4000, 5000, 5000]);
     expect(await worker.processOne()).toBe(true);
-    expect(await queue.getResult(id)).toMatchObject({ status: "failed", attempts: 6 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "failed",
+      attempts: 6,
+    });
   });
 
   test("An exponential backoff with jitter waits between half and all of the exponential delay", async () => {
@@ -256,13 +277,19 @@ describe("Backoff", () => {
     clock.advance(14_001);
     await worker.processOne();
     expect(calls).toEqual([[1, "attempt 1 failed"], [2, "attempt 2 failed"]]);
-    expect(await queue.getResult(id)).toMatchObject({ status: "failed", attempts: 3 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "failed",
+      attempts: 3,
+    });
   });
 
   test("A backoff function that returns nonsense retries at once rather than losing the task", async () => {
     const clock = new ManualClock();
     const queue = newQueue({ clock });
-    const { task, runs } = alwaysFailing(queue, { maxAttempts: 2, backoff: () => Number.NaN });
+    const { task, runs } = alwaysFailing(queue, {
+      maxAttempts: 2,
+      backoff: () => Number.NaN,
+    });
     const id = await queue.enqueue(task);
     const worker = queue.worker();
     expect(await worker.processOne()).toBe(true);
@@ -287,7 +314,10 @@ describe("Backoff", () => {
     await waitUntil(() => backend.claims >= claims + 3, "three more claims");
     await worker.stop();
     expect(runs).toEqual([1]);
-    expect(await queue.getResult(id)).toMatchObject({ status: "queued", attempts: 1 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "queued",
+      attempts: 1,
+    });
   });
 });
 
@@ -329,7 +359,10 @@ describe("PermanentError", () => {
     while (await worker.processOne());
     const record = await queue.getTask(id);
     expect(record.result).toMatchObject({ status: "failed", attempts: 2 });
-    expect(record.history.map((h) => h.error?.name)).toEqual(["Error", "PermanentError"]);
+    expect(record.history.map((h) => h.error?.name)).toEqual([
+      "Error",
+      "PermanentError",
+    ]);
   });
 });
 
@@ -338,7 +371,9 @@ describe("Timeouts", () => {
     const queue = newQueue();
     let reason: unknown;
     const task = queue.task("slow", async function (this: TaskContext) {
-      await new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve()));
+      await new Promise<void>((resolve) =>
+        this.signal.addEventListener("abort", () => resolve())
+      );
       reason = this.signal.reason;
       throw this.signal.reason;
     }, { timeout: 50, maxAttempts: 1 });
@@ -358,34 +393,41 @@ describe("Timeouts", () => {
     await worker.stop();
     const record = await queue.getTask(id);
     expect(record.timeout).toBe(50);
-    expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.name])).toEqual([
-      [1, "timed_out", "TaskTimeoutError"],
-    ]);
+    expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.name]))
+      .toEqual([
+        [1, "timed_out", "TaskTimeoutError"],
+      ]);
   });
 
   test("A timeout set per enqueue with task.with({ timeout }) applies to that run", async () => {
     const queue = newQueue();
     const release = deferred();
-    const task = queue.task("maybe-slow", async function (this: TaskContext, wait: boolean) {
-      if (wait) await release.promise;
-      return "done";
-    }, { maxAttempts: 1 });
+    const task = queue.task(
+      "maybe-slow",
+      async function (this: TaskContext, wait: boolean) {
+        if (wait) await release.promise;
+        return "done";
+      },
+      { maxAttempts: 1 },
+    );
     const limited = await queue.enqueue(task.with({ timeout: 30 }), true);
     const worker = track(queue.worker({ concurrency: 2 }));
     await worker.start();
     try {
-      expect(await queue.waitForResult(limited, { timeout: 10_000 })).toMatchObject({
-        status: "failed",
-        error: { name: "TaskTimeoutError" },
-      });
+      expect(await queue.waitForResult(limited, { timeout: 10_000 }))
+        .toMatchObject({
+          status: "failed",
+          error: { name: "TaskTimeoutError" },
+        });
     } finally {
       release.resolve();
     }
     const unlimited = await queue.enqueue(task, false);
-    expect(await queue.waitForResult(unlimited, { timeout: 10_000 })).toMatchObject({
-      status: "completed",
-      value: "done",
-    });
+    expect(await queue.waitForResult(unlimited, { timeout: 10_000 }))
+      .toMatchObject({
+        status: "completed",
+        value: "done",
+      });
     await worker.stop();
   });
 
@@ -421,21 +463,27 @@ describe("Timeouts", () => {
     });
     expect(completed).toEqual([]);
     expect(worker.stats()).toMatchObject({ completed: 0, failed: 1 });
-    expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual(["timed_out"]);
+    expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual([
+      "timed_out",
+    ]);
   });
 
   test("A timed-out attempt is retried, and the retry's outcome wins over the first attempt's late completion", async () => {
     const queue = newQueue();
     const releaseFirst = deferred();
     const firstReturned = deferred();
-    const task = queue.task("retried-after-timeout", async function (this: TaskContext) {
-      if (this.attempt === 1) {
-        await releaseFirst.promise; // deaf to its signal
-        firstReturned.resolve();
-        return "first (late)";
-      }
-      return "second";
-    }, { timeout: 50, maxAttempts: 2, backoff: { type: "fixed", delay: 0 } });
+    const task = queue.task(
+      "retried-after-timeout",
+      async function (this: TaskContext) {
+        if (this.attempt === 1) {
+          await releaseFirst.promise; // deaf to its signal
+          firstReturned.resolve();
+          return "first (late)";
+        }
+        return "second";
+      },
+      { timeout: 50, maxAttempts: 2, backoff: { type: "fixed", delay: 0 } },
+    );
     const id = await queue.enqueue(task);
     const worker = track(queue.worker());
     await worker.start();
@@ -455,11 +503,16 @@ describe("Timeouts", () => {
       value: "second",
       attempts: 2,
     });
-    expect((await queue.getTask(id)).history.map((h) => [h.attempt, h.outcome])).toEqual([
-      [1, "timed_out"],
-      [2, "completed"],
-    ]);
-    expect(worker.stats()).toMatchObject({ completed: 1, retried: 1, failed: 0 });
+    expect((await queue.getTask(id)).history.map((h) => [h.attempt, h.outcome]))
+      .toEqual([
+        [1, "timed_out"],
+        [2, "completed"],
+      ]);
+    expect(worker.stats()).toMatchObject({
+      completed: 1,
+      retried: 1,
+      failed: 0,
+    });
   });
 
   test("A task that finishes within its timeout completes normally and its signal never fires", async () => {
@@ -472,7 +525,10 @@ describe("Timeouts", () => {
     const id = await queue.enqueue(task);
     const worker = queue.worker();
     expect(await worker.processOne()).toBe(true);
-    expect(await queue.getResult(id)).toMatchObject({ status: "completed", value: "quick" });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "completed",
+      value: "quick",
+    });
     expect(aborted).toBe(false);
   });
 });

@@ -39,9 +39,14 @@ describe("Worker.stop() with running tasks", () => {
     await started.promise;
 
     let stopped = false;
-    const stopping = worker.stop({ timeout: 60_000 }).then(() => stopped = true);
+    const stopping = worker.stop({ timeout: 60_000 }).then(() =>
+      stopped = true
+    );
     // The loop goes round while stop() waits; stop() must still be waiting.
-    await waitUntil(async () => (await queue.getResult(id)).status === "running", "task running");
+    await waitUntil(
+      async () => (await queue.getResult(id)).status === "running",
+      "task running",
+    );
     await Promise.resolve();
     expect(stopped).toBe(false);
     expect(worker.running).toBe(true);
@@ -49,7 +54,11 @@ describe("Worker.stop() with running tasks", () => {
     await stopping;
     expect(stopped).toBe(true);
     expect(aborted).toBe(false);
-    expect(await queue.getResult(id)).toEqual({ status: "completed", value: "finished", attempts: 1 });
+    expect(await queue.getResult(id)).toEqual({
+      status: "completed",
+      value: "finished",
+      attempts: 1,
+    });
     expect(worker.stats()).toMatchObject({ completed: 1, running: false });
   });
 
@@ -62,12 +71,17 @@ describe("Worker.stop() with running tasks", () => {
       latches.set(n, latch);
       await latch.promise;
     });
-    const ids = await queue.enqueueMany(job, Array.from({ length: 5 }, (_, n) => [n] as [number]));
+    const ids = await queue.enqueueMany(
+      job,
+      Array.from({ length: 5 }, (_, n) => [n] as [number]),
+    );
     const worker = track(queue.worker({ concurrency: 2, pollInterval: 20 }));
     await worker.start();
     await waitUntil(() => latches.size === 2, "two tasks to start");
     let stopped = false;
-    const stopping = worker.stop({ timeout: 60_000 }).then(() => stopped = true);
+    const stopping = worker.stop({ timeout: 60_000 }).then(() =>
+      stopped = true
+    );
     latches.get(0)!.resolve();
     await queue.waitForResult(ids[0]!, { timeout: 10_000 });
     // A slot is free, but a stopping worker claims nothing.
@@ -77,7 +91,10 @@ describe("Worker.stop() with running tasks", () => {
     await stopping;
     expect(statusCounts(path)).toEqual({ completed: 2, queued: 3 });
     for (const id of ids.slice(2)) {
-      expect(await queue.getResult(id)).toMatchObject({ status: "queued", attempts: 0 });
+      expect(await queue.getResult(id)).toMatchObject({
+        status: "queued",
+        attempts: 0,
+      });
     }
   });
 
@@ -90,18 +107,30 @@ describe("Worker.stop() with running tasks", () => {
     // "deaf" ignores its signal and would return much later.
     const deafRelease = deferred();
     let rerun = false;
-    const job = queue.task("job", async function (this: TaskContext, kind: string, n: number) {
-      this.signal.addEventListener("abort", () => reasons.set(n, this.signal.reason));
-      if (kind === "quick" || rerun) return n;
-      started++;
-      if (kind === "obedient") {
-        await new Promise((_, reject) =>
-          this.signal.addEventListener("abort", () => reject(this.signal.reason))
+    const job = queue.task(
+      "job",
+      async function (this: TaskContext, kind: string, n: number) {
+        this.signal.addEventListener(
+          "abort",
+          () => reasons.set(n, this.signal.reason),
         );
-      }
-      await deafRelease.promise;
-      return n;
-    }, { maxAttempts: 1 });
+        if (kind === "quick" || rerun) {
+          return n;
+        }
+        started++;
+        if (kind === "obedient") {
+          await new Promise((_, reject) =>
+            this.signal.addEventListener(
+              "abort",
+              () => reject(this.signal.reason),
+            )
+          );
+        }
+        await deafRelease.promise;
+        return n;
+      },
+      { maxAttempts: 1 },
+    );
     const quick = [
       await queue.enqueue(job, "quick", 0),
       await queue.enqueue(job, "quick", 1),
@@ -117,14 +146,21 @@ describe("Worker.stop() with running tasks", () => {
     const all: TaskId[] = [...quick, ...slow, unclaimed];
     const worker = track(queue.worker({ concurrency: 4, pollInterval: 20 }));
     const completedEvents: number[] = [];
-    worker.on("completed", ({ value }) => completedEvents.push(value as number));
+    worker.on(
+      "completed",
+      ({ value }) => completedEvents.push(value as number),
+    );
     const otherEvents: string[] = [];
     worker.on("failed", ({ id }) => otherEvents.push(`failed ${id}`));
     worker.on("retrying", ({ id }) => otherEvents.push(`retrying ${id}`));
     try {
       await worker.start();
       await waitUntil(() => started === 4, "four slow handlers to run");
-      expect(statusCounts(path)).toEqual({ completed: 2, running: 4, queued: 1 });
+      expect(statusCounts(path)).toEqual({
+        completed: 2,
+        running: 4,
+        queued: 1,
+      });
 
       await worker.stop({ timeout: 200 });
       // Right after stop() resolves, with no lease expiry awaited:
@@ -134,31 +170,46 @@ describe("Worker.stop() with running tasks", () => {
         const record = await queue.getTask(id);
         expect(record.result).toMatchObject({ status: "queued", attempts: 0 });
         expect(record.leaseExpiresAt).toBeUndefined();
-        expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.name])).toEqual([
-          [1, "interrupted", "InterruptedError"],
-        ]);
+        expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.name]))
+          .toEqual([
+            [1, "interrupted", "InterruptedError"],
+          ]);
       }
-      for (const n of [2, 3, 4, 5]) expect(reasons.get(n)).toBeInstanceOf(InterruptedError);
+      for (const n of [2, 3, 4, 5]) {
+        expect(reasons.get(n)).toBeInstanceOf(InterruptedError);
+      }
       expect(reasons.has(0)).toBe(false);
       expect(reasons.has(1)).toBe(false);
-      expect(await queue.getResult(unclaimed)).toMatchObject({ status: "queued", attempts: 0 });
+      expect(await queue.getResult(unclaimed)).toMatchObject({
+        status: "queued",
+        attempts: 0,
+      });
     } finally {
       deafRelease.resolve();
     }
     expect(completedEvents.sort()).toEqual([0, 1]);
     expect(otherEvents).toEqual([]);
-    expect(worker.stats()).toMatchObject({ completed: 2, failed: 0, retried: 0 });
+    expect(worker.stats()).toMatchObject({
+      completed: 2,
+      failed: 0,
+      retried: 0,
+    });
 
     // The requeued tasks run in full later, with maxAttempts 1 intact.
     rerun = true;
     const again = track(queue.worker({ concurrency: 4 }));
     await again.start();
     for (const id of all) {
-      expect((await queue.waitForResult(id, { timeout: 10_000 })).status).toBe("completed");
+      expect((await queue.waitForResult(id, { timeout: 10_000 })).status).toBe(
+        "completed",
+      );
     }
     await again.stop();
     for (const id of slow) {
-      expect(await queue.getResult(id)).toMatchObject({ status: "completed", attempts: 1 });
+      expect(await queue.getResult(id)).toMatchObject({
+        status: "completed",
+        attempts: 1,
+      });
     }
   });
 
@@ -167,7 +218,10 @@ describe("Worker.stop() with running tasks", () => {
     const started = deferred();
     const aborted = deferred<unknown>();
     const job = queue.task("job", async function (this: TaskContext) {
-      this.signal.addEventListener("abort", () => aborted.resolve(this.signal.reason));
+      this.signal.addEventListener(
+        "abort",
+        () => aborted.resolve(this.signal.reason),
+      );
       started.resolve();
       await new Promise(() => {}); // never settles by itself
     });
@@ -177,7 +231,10 @@ describe("Worker.stop() with running tasks", () => {
     await started.promise;
     await worker.stop({ timeout: 0 });
     expect(await aborted.promise).toBeInstanceOf(InterruptedError);
-    expect(await queue.getResult(id)).toMatchObject({ status: "queued", attempts: 0 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "queued",
+      attempts: 0,
+    });
   });
 
   test("A worker's shutdownTimeout option is stop()'s default deadline", async () => {
@@ -192,7 +249,10 @@ describe("Worker.stop() with running tasks", () => {
     await worker.start();
     await started.promise;
     await worker.stop(); // would hang (and time the test out) on the 30 s default
-    expect(await queue.getResult(id)).toMatchObject({ status: "queued", attempts: 0 });
+    expect(await queue.getResult(id)).toMatchObject({
+      status: "queued",
+      attempts: 0,
+    });
   });
 
   test("`await using` a worker stops it at the end of the scope", async () => {
@@ -235,69 +295,96 @@ describe("Worker.stop() when idle", () => {
 });
 
 describe("Worker.run() in a process", () => {
-  test("An idle worker.run() process stops on SIGINT and exits 0 by itself", async () => {
-    const dir = tempDir();
-    const child = spawnWorker({
-      db: join(dir, "tasks.db"),
-      log: join(dir, "runs.log"),
-      behaviour: "return",
-      pollInterval: 3_600_000,
-    });
-    await waitForOutput(child, "ready");
-    child.proc.kill("SIGINT");
-    expect(await child.exited).toBe(0);
-    expect(child.stdout).toContain("log: shutdown signal received");
-    expect(child.stdout).toContain("stopped");
-  }, 30_000);
+  test(
+    "An idle worker.run() process stops on SIGINT and exits 0 by itself",
+    async () => {
+      const dir = tempDir();
+      const child = spawnWorker({
+        db: join(dir, "tasks.db"),
+        log: join(dir, "runs.log"),
+        behaviour: "return",
+        pollInterval: 3_600_000,
+      });
+      await waitForOutput(child, "ready");
+      child.proc.kill("SIGINT");
+      expect(await child.exited).toBe(0);
+      expect(child.stdout).toContain("log: shutdown signal received");
+      expect(child.stdout).toContain("stopped");
+    },
+    30_000,
+  );
 
-  test("On SIGTERM, worker.run() lets a running task finish before the process exits", async () => {
-    const dir = tempDir();
-    const db = join(dir, "tasks.db");
-    const releaseFile = join(dir, "release");
-    const child = spawnWorker({
-      db,
-      log: join(dir, "runs.log"),
-      behaviour: "until-release",
-      releaseFile,
-      stopTimeout: 60_000,
-    });
-    await waitForOutput(child, "ready");
-    const queue = newQueue({}, db);
-    const job = queue.task("job", (n: number) => n);
-    const id = await queue.enqueue(job, 7);
-    await waitUntil(() => logLines(join(dir, "runs.log")).length === 1, "the task to start");
-    child.proc.kill("SIGTERM");
-    await waitForOutput(child, "shutdown signal received");
-    // Still draining: the process is alive and the task still running.
-    expect(child.proc.exitCode).toBeNull();
-    expect(child.stdout).not.toContain("stopped");
-    expect((await queue.getResult(id)).status).toBe("running");
-    writeFileSync(releaseFile, "");
-    expect(await child.exited).toBe(0);
-    expect(child.stdout).toContain("stopped");
-    expect(child.stdout).not.toContain("aborted");
-    expect(await queue.getResult(id)).toEqual({ status: "completed", value: 7, attempts: 1 });
-  }, 30_000);
+  test(
+    "On SIGTERM, worker.run() lets a running task finish before the process exits",
+    async () => {
+      const dir = tempDir();
+      const db = join(dir, "tasks.db");
+      const releaseFile = join(dir, "release");
+      const child = spawnWorker({
+        db,
+        log: join(dir, "runs.log"),
+        behaviour: "until-release",
+        releaseFile,
+        stopTimeout: 60_000,
+      });
+      await waitForOutput(child, "ready");
+      const queue = newQueue({}, db);
+      const job = queue.task("job", (n: number) => n);
+      const id = await queue.enqueue(job, 7);
+      await waitUntil(
+        () => logLines(join(dir, "runs.log")).length === 1,
+        "the task to start",
+      );
+      child.proc.kill("SIGTERM");
+      await waitForOutput(child, "shutdown signal received");
+      // Still draining: the process is alive and the task still running.
+      expect(child.proc.exitCode).toBeNull();
+      expect(child.stdout).not.toContain("stopped");
+      expect((await queue.getResult(id)).status).toBe("running");
+      writeFileSync(releaseFile, "");
+      expect(await child.exited).toBe(0);
+      expect(child.stdout).toContain("stopped");
+      expect(child.stdout).not.toContain("aborted");
+      expect(await queue.getResult(id)).toEqual({
+        status: "completed",
+        value: 7,
+        attempts: 1,
+      });
+    },
+    30_000,
+  );
 
-  test("On SIGTERM, a task still running at the deadline is aborted and queued again before the process exits", async () => {
-    const dir = tempDir();
-    const db = join(dir, "tasks.db");
-    const child = spawnWorker({
-      db,
-      log: join(dir, "runs.log"),
-      behaviour: "until-abort",
-      stopTimeout: 100,
-    });
-    await waitForOutput(child, "ready");
-    const queue = newQueue({}, db);
-    const job = queue.task("job", (n: number) => n);
-    const id = await queue.enqueue(job, 1);
-    await waitUntil(() => logLines(join(dir, "runs.log")).length === 1, "the task to start");
-    child.proc.kill("SIGTERM");
-    expect(await child.exited).toBe(0);
-    expect(child.stdout).toContain("aborted InterruptedError");
-    expect(child.stdout).toContain("stopped");
-    expect(await queue.getResult(id)).toMatchObject({ status: "queued", attempts: 0 });
-    expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual(["interrupted"]);
-  }, 30_000);
+  test(
+    "On SIGTERM, a task still running at the deadline is aborted and queued again before the process exits",
+    async () => {
+      const dir = tempDir();
+      const db = join(dir, "tasks.db");
+      const child = spawnWorker({
+        db,
+        log: join(dir, "runs.log"),
+        behaviour: "until-abort",
+        stopTimeout: 100,
+      });
+      await waitForOutput(child, "ready");
+      const queue = newQueue({}, db);
+      const job = queue.task("job", (n: number) => n);
+      const id = await queue.enqueue(job, 1);
+      await waitUntil(
+        () => logLines(join(dir, "runs.log")).length === 1,
+        "the task to start",
+      );
+      child.proc.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(child.stdout).toContain("aborted InterruptedError");
+      expect(child.stdout).toContain("stopped");
+      expect(await queue.getResult(id)).toMatchObject({
+        status: "queued",
+        attempts: 0,
+      });
+      expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual([
+        "interrupted",
+      ]);
+    },
+    30_000,
+  );
 });

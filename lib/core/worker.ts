@@ -62,8 +62,9 @@ export interface WorkerOptions {
    * How often an idle worker re-queries the table even when nothing signalled
    * new work: to find delayed tasks that came due in other processes and
    * tasks whose lease expired. New tasks from this process wake the worker at
-   * once, and commits by other processes within the backend's
-   * `changePollInterval` (100 ms by default).
+   * once, and commits by other processes within milliseconds where the
+   * backend watches the database file (SQLite on a local disk), else within
+   * the backend's `changePollInterval` (100 ms by default).
    *
    * @default {1000}
    */

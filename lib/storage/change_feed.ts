@@ -1,6 +1,8 @@
 /**
- * Fans backend changes out to subscribers, and while anyone listens, polls
- * for commits made by other connections (other processes).
+ * Fans backend changes out to subscribers, and while anyone listens, looks
+ * for commits made by other connections (other processes): at once when
+ * the operating system reports the database file written, and on a timer as
+ * the safety net.
  *
  * @module
  */
@@ -10,37 +12,73 @@ import type { BackendChange } from "./backend.ts";
 /** Reports whether another connection committed since the last call. */
 export type ExternalChangeProbe = () => Promise<boolean>;
 
-/** Subscribers plus a poll timer that runs only while there are subscribers. */
+/**
+ * Starts watching for writes to the database, calling `onWrite` for each;
+ * returns a stop function, or undefined where watching is not possible.
+ */
+export type WriteWatcher = (
+  onWrite: () => void,
+) => (() => void) | undefined;
+
+/** How the feed looks for other connections' commits. */
+export interface ChangeFeedOptions {
+  /** Asks the database whether others committed. */
+  probe: ExternalChangeProbe;
+  /**
+   * Milliseconds between probes while no write watch is live; 0 disables
+   * probing (and watching) altogether.
+   */
+  pollInterval: number;
+  /** Milliseconds between probes while a write watch is live. */
+  watchedPollInterval: number;
+  /** Where write notifications come from, if anywhere. */
+  watch?: WriteWatcher;
+  /** Where a failed probe's error goes (the feed keeps going). */
+  onError: (error: unknown) => void;
+}
+
+// Every commit, this process's own included, fires the watch. Probing at
+// most this often bounds the cost while this process writes fast, and adds
+// at most this much to another process's wake-up latency.
+const MIN_PROBE_GAP_MS = 2;
+// A write event comes when the log is written, which is before the commit is
+// visible: with synchronous=FULL the writer first waits for its fsync. So
+// after an event that a probe cannot yet explain, probe again at doubling
+// gaps (2, 4, ... 128 ms: about a quarter second in all) before leaving it
+// to the poll.
+const MAX_CHASE_GAP_MS = 128;
+
+/** Subscribers plus probes that run only while there are subscribers. */
 export class ChangeFeed {
   readonly #listeners = new Set<(change: BackendChange) => void>();
-  readonly #probe: ExternalChangeProbe;
-  readonly #interval: number;
-  readonly #onError: (error: unknown) => void;
+  readonly #options: ChangeFeedOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = Infinity;
   #polling = false;
+  #probeAgain = false;
+  #lastProbeAt = -Infinity;
+  #stopWatching: (() => void) | undefined;
+  #watchTried = false;
+  #closed = false;
+  /** The gap before the next follow-up probe after a write; 0: none due. */
+  #chaseGap = 0;
 
-  /**
-   * @param probe Asks the database whether others committed.
-   * @param interval Milliseconds between probes; 0 disables probing.
-   * @param onError Where a failed probe's error goes (the feed keeps going).
-   */
-  constructor(
-    probe: ExternalChangeProbe,
-    interval: number,
-    onError: (error: unknown) => void,
-  ) {
-    this.#probe = probe;
-    this.#interval = interval;
-    this.#onError = onError;
+  /** @param options How to probe, how often, and what to watch. */
+  constructor(options: ChangeFeedOptions) {
+    this.#options = options;
   }
 
   /** Adds a listener; the returned function removes it. */
   subscribe(listener: (change: BackendChange) => void): Unsubscribe {
     this.#listeners.add(listener);
-    this.#schedule();
+    // Probe soon, not a whole interval from now: the first probe is what
+    // starts the write watch.
+    this.#schedule(this.#watchTried ? this.#interval() : 0);
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.stop();
+      // Nobody listens: no more probes. The watch stays (it costs nothing
+      // while idle), so the next subscriber is covered from its first moment.
+      if (this.#listeners.size === 0) this.#clearTimer();
     };
   }
 
@@ -49,31 +87,86 @@ export class ChangeFeed {
     for (const listener of this.#listeners) listener(change);
   }
 
-  /** Stops polling and forgets every listener. */
-  stop(): void {
+  /** Stops probing and watching for good, and forgets every listener. */
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+    this.#stopWatching?.();
+    this.#stopWatching = undefined;
+    this.#listeners.clear();
+  }
+
+  #interval(): number {
+    const { pollInterval, watchedPollInterval } = this.#options;
+    return this.#stopWatching === undefined
+      ? pollInterval
+      : watchedPollInterval;
+  }
+
+  #clearTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#listeners.size > 0) this.#listeners.clear();
+    this.#timerDue = Infinity;
   }
 
-  #schedule(): void {
-    if (this.#interval <= 0 || this.#timer !== undefined || this.#polling) {
+  /** Makes sure a probe runs within `delay` ms (an earlier one stands). */
+  #schedule(delay: number): void {
+    if (this.#options.pollInterval <= 0 || this.#listeners.size === 0) return;
+    if (this.#closed) return;
+    if (this.#polling) return; // the running probe reschedules
+    const due = performance.now() + delay;
+    if (due >= this.#timerDue) return;
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => this.#poll(), delay);
+  }
+
+  #onWrite = (): void => {
+    this.#chaseGap = MIN_PROBE_GAP_MS;
+    if (this.#polling) {
+      this.#probeAgain = true;
       return;
     }
-    this.#timer = setTimeout(() => this.#poll(), this.#interval);
-  }
+    const sinceLast = performance.now() - this.#lastProbeAt;
+    this.#schedule(Math.max(0, MIN_PROBE_GAP_MS - sinceLast));
+  };
 
   async #poll(): Promise<void> {
-    this.#timer = undefined;
+    this.#clearTimer();
     if (this.#listeners.size === 0) return;
     this.#polling = true;
+    this.#probeAgain = false;
+    let probed = false;
+    let changed = false;
     try {
-      if (await this.#probe()) this.emit({ type: "external" });
+      changed = await this.#options.probe();
+      probed = true;
+      if (changed) this.emit({ type: "external" });
     } catch (error) {
-      this.#onError(error);
+      this.#options.onError(error);
     } finally {
       this.#polling = false;
+      this.#lastProbeAt = performance.now();
     }
-    if (this.#listeners.size > 0) this.#schedule();
+    if (this.#closed) return;
+    // Watch only once a probe succeeded: the database (and its write-ahead
+    // log) exists by then. A commit between that probe and the watch's
+    // start would go unseen until the next poll, so probe once more at once.
+    if (probed && !this.#watchTried) {
+      this.#watchTried = true;
+      this.#stopWatching = this.#options.watch?.(this.#onWrite);
+      if (this.#stopWatching !== undefined) this.#probeAgain = true;
+    }
+    if (this.#probeAgain) {
+      this.#schedule(MIN_PROBE_GAP_MS);
+      return;
+    }
+    if (changed) {
+      this.#chaseGap = 0;
+    } else if (this.#chaseGap > 0) {
+      this.#chaseGap *= 2;
+      if (this.#chaseGap > MAX_CHASE_GAP_MS) this.#chaseGap = 0;
+    }
+    this.#schedule(this.#chaseGap > 0 ? this.#chaseGap : this.#interval());
   }
 }

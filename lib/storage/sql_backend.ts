@@ -21,7 +21,7 @@ import type {
   TaskRow,
   TransitionResult,
 } from "./backend.ts";
-import { ChangeFeed } from "./change_feed.ts";
+import { ChangeFeed, type WriteWatcher } from "./change_feed.ts";
 import { migrate } from "./migrations.ts";
 import { PreparedQuery } from "./prepared_query.ts";
 import type { SitqSchema } from "./schema.ts";
@@ -45,10 +45,13 @@ export interface SqlBackendOptions {
   /**
    * How often, in milliseconds, a backend with waiting workers or waiters
    * checks whether another process committed (a cheap query that reads no
-   * table). 0 disables it: other processes' tasks are then found only by
-   * each worker's `pollInterval`.
+   * table). Where the backend can also watch the database for writes (an
+   * SQLite file on a local disk), another process's commit is noticed at
+   * once and this check is only the safety net, so it then defaults to 1000;
+   * otherwise it defaults to 100. 0 disables both: other processes' tasks
+   * are then found only by each worker's `pollInterval`.
    *
-   * @default {100}
+   * @default {100, or 1000 while watching for writes}
    */
   changePollInterval?: number;
 }
@@ -71,6 +74,11 @@ export interface SqlDialectHooks {
   withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether another connection committed since the last call. */
   hasExternalChanges(db: Kysely<SitqSchema>): Promise<boolean>;
+  /**
+   * Watches the database for writes by anyone, once it is open: a hint to
+   * call `hasExternalChanges` now rather than at the next poll.
+   */
+  watchWrites?: WriteWatcher;
   /** Turns a driver error into a `DatabaseError` where it is one. */
   mapError(error: unknown): unknown;
   /** Called after migrations, before first use. */
@@ -117,13 +125,15 @@ export class SqlBackend implements Backend, AsyncDisposable {
   constructor(hooks: SqlDialectHooks, options: SqlBackendOptions = {}) {
     this.#hooks = hooks;
     this.description = hooks.description;
-    this.#feed = new ChangeFeed(
-      () => this.#run(async (db) => await hooks.hasExternalChanges(db)),
-      options.changePollInterval ?? 100,
-      () => {
+    this.#feed = new ChangeFeed({
+      probe: () => this.#run(async (db) => await hooks.hasExternalChanges(db)),
+      pollInterval: options.changePollInterval ?? 100,
+      watchedPollInterval: options.changePollInterval ?? 1000,
+      watch: hooks.watchWrites,
+      onError: () => {
         // A failed probe is retried at the next interval; workers also poll.
       },
-    );
+    });
   }
 
   /**
@@ -487,7 +497,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#feed.stop();
+    this.#feed.close();
     const opening = this.#opening;
     if (opening !== undefined) await opening.catch(() => {});
     await this.#db?.destroy();

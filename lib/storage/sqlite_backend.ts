@@ -17,6 +17,7 @@ import {
   checkOptionsObject,
 } from "../core/validate.ts";
 import { AsyncMutex } from "./async_mutex.ts";
+import { watchFile } from "./file_watch.ts";
 import type { SitqSchema } from "./schema.ts";
 import {
   SqlBackend,
@@ -220,6 +221,12 @@ function sqliteHooks(
       dataVersion = version;
       return changed;
     },
+    // Every commit appends to the write-ahead log, whoever makes it, so a
+    // watch on it wakes idle workers of other processes within milliseconds
+    // instead of a poll interval, and lets them poll rarely.
+    watchWrites: memory
+      ? undefined
+      : (onWrite) => watchFile(`${canonicalPath(path)}-wal`, onWrite),
     mapError: (error) => toDatabaseError(error, path),
     // SQLite refuses to change the safety level inside a transaction, so the
     // switch wraps it, on one connection held throughout: no other statement

@@ -1,0 +1,48 @@
+/**
+ * A best-effort "this file changed" signal from the operating system
+ * (inotify, kqueue, ReadDirectoryChangesW), through `node:fs` `watch`, which
+ * Bun, Deno and Node all provide.
+ *
+ * @module
+ */
+import { watch } from "node:fs";
+
+/** Stops a watch; safe to call more than once. */
+export type StopWatching = () => void;
+
+/**
+ * Calls `onChange` whenever `path` is written, until the returned function
+ * is called. Returns undefined where the file cannot be watched (missing
+ * file, no permission, a file system without change events): callers must
+ * keep polling as their safety net, since a watch is a hint, never proof.
+ *
+ * The watch does not keep the process alive.
+ *
+ * @param path The file to watch.
+ * @param onChange Called, without arguments, after each change event.
+ * @returns A function that stops watching, or undefined.
+ */
+export function watchFile(
+  path: string,
+  onChange: () => void,
+): StopWatching | undefined {
+  try {
+    const watcher = watch(path, { persistent: false }, () => onChange());
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        watcher.close();
+      } catch {
+        // Closing a watcher whose file vanished can throw; it is gone anyway.
+      }
+    };
+    // A watch that breaks (file deleted, too many watches) only loses the
+    // hint: the caller's polling goes on.
+    watcher.on("error", stop);
+    return stop;
+  } catch {
+    return undefined;
+  }
+}

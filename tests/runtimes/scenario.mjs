@@ -47,6 +47,8 @@ function defineTasks(queue) {
     flakyCalls: 0,
     timeoutReason: /** @type {string | undefined} */ (undefined),
     cancelledRan: false,
+    latchReason: /** @type {string | undefined} */ (undefined),
+    latchStarted: () => {},
   };
   /** @type {() => void} */
   let openGates = () => {};
@@ -102,6 +104,20 @@ function defineTasks(queue) {
     never: queue.task("never", () => {
       probe.cancelledRan = true;
     }),
+    // Runs until the worker's shutdown aborts it.
+    latch: queue.task(
+      "latch",
+      /** @this {TaskContext} */
+      function () {
+        probe.latchStarted();
+        return new Promise((_, reject) => {
+          this.signal.addEventListener("abort", () => {
+            probe.latchReason = this.signal.reason?.name;
+            reject(this.signal.reason);
+          });
+        });
+      },
+    ),
   };
   return { tasks, probe };
 }
@@ -198,7 +214,15 @@ async function full(sitq) {
   const otherStats = await otherQueue.stats();
   await otherQueue.close();
 
-  await worker.stop();
+  // Graceful stop past its deadline: the running task is aborted and given
+  // back to the queue at once, its attempt not counted.
+  const latchRunning = new Promise((resolve) => {
+    probe.latchStarted = () => resolve(undefined);
+  });
+  const latchId = await queue.enqueue(tasks.latch);
+  await latchRunning;
+  await worker.stop({ timeout: 0 });
+  const latch = await queue.getTask(latchId);
   const driver = backend.driverName;
   await queue.close();
 
@@ -223,12 +247,18 @@ async function full(sitq) {
       status: final(neverId).status,
       ran: probe.cancelledRan,
     },
+    shutdown: {
+      status: latch.status,
+      attempts: latch.attempts,
+      signalReason: probe.latchReason,
+      history: latch.history.map((attempt) => attempt.outcome),
+      runningAfterStop: worker.running,
+    },
     events,
     worker: {
       completed: workerStats.completed,
       failed: workerStats.failed,
       retried: workerStats.retried,
-      runningAfterStop: worker.running,
     },
     stats,
     otherBackend: {

@@ -143,8 +143,15 @@ export const COMMON_FACTS = {
     signalReason: "TaskTimeoutError",
   },
   cancelled: { status: "cancelled", ran: false },
+  shutdown: {
+    status: "queued",
+    attempts: 0,
+    signalReason: "InterruptedError",
+    history: ["interrupted"],
+    runningAfterStop: false,
+  },
   events: { completed: 19, failed: 2, retrying: 1 },
-  worker: { completed: 19, failed: 2, retried: 1, runningAfterStop: false },
+  worker: { completed: 19, failed: 2, retried: 1 },
   stats: { queued: 0, running: 0, completed: 19, failed: 2, cancelled: 1 },
   otherBackend: {
     describe: {

@@ -184,25 +184,43 @@ function checkSharedOptions(
   }
 }
 
+/**
+ * Checks what task and run options have in common: an object (or nothing)
+ * with known keys and valid shared fields. Returns the options, or undefined
+ * when there are none to check further.
+ */
+function checkCommonOptions<T extends TaskOptions | RunOptions>(
+  options: unknown,
+  keys: readonly string[],
+  action: string,
+): T | undefined {
+  checkOptionsObject(options, action);
+  if (options === undefined) return undefined;
+  checkKnownKeys(options as object, keys, action);
+  checkSharedOptions(options as T, action);
+  return options as T;
+}
+
 /** Throws unless `options` are valid {@linkcode TaskOptions}. */
 export function checkTaskOptions(options: unknown, name: string): void {
   const action = `define task "${name}"`;
-  checkOptionsObject(options, action);
-  if (options === undefined) return;
-  checkKnownKeys(options as object, TASK_OPTION_KEYS, action);
-  const typed = options as TaskOptions;
-  checkSharedOptions(typed, action);
-  if (typed.backoff !== undefined) validateBackoff(typed.backoff, action);
+  const typed = checkCommonOptions<TaskOptions>(
+    options,
+    TASK_OPTION_KEYS,
+    action,
+  );
+  if (typed?.backoff !== undefined) validateBackoff(typed.backoff, action);
 }
 
 /** Throws unless `options` are valid {@linkcode RunOptions}. */
 export function checkRunOptions(options: unknown, name: string): void {
   const action = `enqueue task "${name}"`;
-  checkOptionsObject(options, action);
-  if (options === undefined) return;
-  checkKnownKeys(options as object, RUN_OPTION_KEYS, action);
-  const typed = options as RunOptions;
-  checkSharedOptions(typed, action);
+  const typed = checkCommonOptions<RunOptions>(
+    options,
+    RUN_OPTION_KEYS,
+    action,
+  );
+  if (typed === undefined) return;
   if (typed.delay !== undefined) checkDuration(typed.delay, action, "delay");
   if (typed.runAt !== undefined) checkDate(typed.runAt, action, "runAt");
   if (typed.delay !== undefined && typed.runAt !== undefined) {

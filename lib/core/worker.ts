@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { LazyAbortController } from "./lazy_abort.ts";
 import { onShutdownSignal, processId } from "../drivers/runtime.ts";
 import type {
   Backend,
@@ -171,7 +172,7 @@ export interface WorkerEvents {
 interface Attempt {
   readonly claimed: ClaimedTask;
   readonly task: AnyTask;
-  readonly controller: AbortController;
+  readonly controller: LazyAbortController;
   readonly startedAt: number;
   /** Real-time start, for durations, independent of an injected clock. */
   readonly startedMono: number;
@@ -909,7 +910,7 @@ export class Worker implements AsyncDisposable {
     const attempt: Attempt = {
       claimed,
       task: this.#tasks.get(claimed.name)!,
-      controller: new AbortController(),
+      controller: new LazyAbortController(),
       startedAt: this.#clock.now(),
       startedMono: performance.now(),
       done: false,
@@ -975,7 +976,9 @@ export class Worker implements AsyncDisposable {
       attempt: claimed.attempts,
       maxAttempts: claimed.maxAttempts,
       workerId: this.id,
-      signal: attempt.controller.signal,
+      get signal() {
+        return attempt.controller.signal;
+      },
       reportProgress: async (progress: unknown) => {
         if (attempt.done) return;
         await this.backend.saveProgress(

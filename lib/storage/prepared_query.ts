@@ -72,3 +72,67 @@ export class PreparedQuery<
     return runner.executeQuery({ ...this.#compiled, parameters: values });
   }
 }
+
+/**
+ * A multi-row statement (an `INSERT ... VALUES (...), (...)`) compiled once
+ * per row count, so a batch of rows is one statement and one round trip.
+ *
+ * @typeParam Row The values one row supplies, by column.
+ * @typeParam Result The row type the statement returns, if any.
+ */
+export class PreparedRows<
+  Row extends object,
+  Result = unknown,
+> {
+  readonly #columns: readonly (keyof Row & string)[];
+  readonly #build: (rows: Row[]) => Compilable<Result>;
+  readonly #bySize = new Map<
+    number,
+    PreparedQuery<Record<string, unknown>, Result>
+  >();
+
+  /**
+   * @param columns Every key of `Row`: each becomes one parameter per row.
+   * @param build Builds the statement for the rows it is given, whose
+   *   values are placeholders.
+   */
+  constructor(
+    columns: readonly (keyof Row & string)[],
+    build: (rows: Row[]) => Compilable<Result>,
+  ) {
+    this.#columns = columns;
+    this.#build = build;
+  }
+
+  /** Runs the statement for `rows` (at least one) on `runner`. */
+  execute(
+    runner: QueryRunner,
+    rows: readonly Row[],
+  ): Promise<QueryResult<Result>> {
+    const params: Record<string, unknown> = {};
+    rows.forEach((row, index) => {
+      for (const column of this.#columns) {
+        params[`${column}${index}`] = row[column];
+      }
+    });
+    return this.#forSize(rows.length).execute(runner, params);
+  }
+
+  #forSize(size: number): PreparedQuery<Record<string, unknown>, Result> {
+    let query = this.#bySize.get(size);
+    if (query === undefined) {
+      query = new PreparedQuery<Record<string, unknown>, Result>((param) =>
+        this.#build(
+          Array.from({ length: size }, (_, index) =>
+            Object.fromEntries(
+              this.#columns.map((
+                column,
+              ) => [column, param(`${column}${index}`)]),
+            ) as Row),
+        )
+      );
+      this.#bySize.set(size, query);
+    }
+    return query;
+  }
+}

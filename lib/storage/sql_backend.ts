@@ -23,7 +23,7 @@ import type {
 } from "./backend.ts";
 import { ChangeFeed, type WriteWatcher } from "./change_feed.ts";
 import { migrate } from "./migrations.ts";
-import { PreparedQuery } from "./prepared_query.ts";
+import { PreparedQuery, PreparedRows } from "./prepared_query.ts";
 import type { SitqSchema } from "./schema.ts";
 
 type Db = Kysely<SitqSchema> | Transaction<SitqSchema>;
@@ -109,10 +109,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
   readonly #hooks: SqlDialectHooks;
   #settleQueries: SettleQueries | undefined;
   readonly #claimQueries: ClaimQueries = new Map();
-  readonly #insertQueries = new Map<
-    number,
-    PreparedQuery<Record<string, unknown>, { id: number }>
-  >();
+  #insertTasks: PreparedRows<NewTaskRow, { id: number }> | undefined;
 
   /**
    * Creates a backend from a dialect's hooks; subclasses call this. The hooks
@@ -211,55 +208,14 @@ export class SqlBackend implements Backend, AsyncDisposable {
     );
   }
 
-  /** A compiled insert of `size` rows, with parameters named per row. */
-  #insertQuery(
-    db: Kysely<SitqSchema>,
-    size: number,
-  ): PreparedQuery<Record<string, unknown>, { id: number }> {
-    let query = this.#insertQueries.get(size);
-    if (query === undefined) {
-      query = new PreparedQuery<Record<string, unknown>, { id: number }>((
-        param,
-      ) =>
-        db.insertInto("sitq_tasks").values(
-          Array.from({ length: size }, (_, row) => ({
-            name: param(`name${row}`) as string,
-            args: param(`args${row}`) as string,
-            status: "queued" as const,
-            priority: param(`priority${row}`) as number,
-            run_at: param(`runAt${row}`) as number,
-            max_attempts: param(`maxAttempts${row}`) as number,
-            timeout_ms: param(`timeout${row}`) as number | null,
-            created_at: param(`createdAt${row}`) as number,
-          })),
-        ).returning("id")
-      );
-      this.#insertQueries.set(size, query);
-    }
-    return query;
-  }
-
   /** Inserts tasks in one transaction and returns their ids. */
   async insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]> {
     if (tasks.length === 0) return [];
     const ids = await this.#write(async (trx, db) => {
+      const insert = this.#insertTasks ??= insertTasksQuery(db);
       const ids: number[] = [];
-      for (let start = 0; start < tasks.length; start += INSERT_CHUNK) {
-        const chunk = tasks.slice(start, start + INSERT_CHUNK);
-        const params: Record<string, unknown> = {};
-        chunk.forEach((task, row) => {
-          params[`name${row}`] = task.name;
-          params[`args${row}`] = task.args;
-          params[`priority${row}`] = task.priority;
-          params[`runAt${row}`] = task.runAt;
-          params[`maxAttempts${row}`] = task.maxAttempts;
-          params[`timeout${row}`] = task.timeout;
-          params[`createdAt${row}`] = task.createdAt;
-        });
-        const { rows } = await this.#insertQuery(db, chunk.length).execute(
-          trx,
-          params,
-        );
+      for (const chunk of chunks(tasks, INSERT_CHUNK)) {
+        const { rows } = await insert.execute(trx, chunk);
         for (const row of rows) ids.push(Number(row.id));
       }
       // RETURNING order is unspecified; ids are increasing in insert order.
@@ -279,8 +235,15 @@ export class SqlBackend implements Backend, AsyncDisposable {
     const result = await this.#write(async (trx, db) => {
       const queries = this.#settleQueries ??= settleQueries(db);
       const applied: boolean[] = [];
+      const history: HistoryParams[] = [];
       for (const settlement of settlements) {
-        applied.push(await settle(queries, trx, settlement));
+        const owned = await settle(queries, trx, settlement);
+        applied.push(owned);
+        if (owned) history.push(historyRow(settlement));
+      }
+      // One statement for the batch's history rather than one per task.
+      for (const chunk of chunks(history, INSERT_CHUNK)) {
+        await queries.history.execute(trx, chunk);
       }
       const claimed = claim === undefined || claim.limit <= 0
         ? []
@@ -622,10 +585,20 @@ interface SettleParams extends Record<string, unknown> {
 
 type HistoryParams = Omit<AttemptRow, "error"> & { error: string | null };
 
-/** The statements that write an attempt's end; compiled once per Kysely. */
+const HISTORY_COLUMNS = [
+  "task_id",
+  "attempt",
+  "worker_id",
+  "started_at",
+  "finished_at",
+  "outcome",
+  "error",
+] as const satisfies readonly (keyof HistoryParams)[];
+
+/** The statements that write attempts' ends; compiled once per Kysely. */
 interface SettleQueries {
   update: PreparedQuery<SettleParams>;
-  history: PreparedQuery<HistoryParams & Record<string, unknown>>;
+  history: PreparedRows<HistoryParams>;
 }
 
 function settleQueries(db: Kysely<SitqSchema>): SettleQueries {
@@ -650,20 +623,47 @@ function settleQueries(db: Kysely<SitqSchema>): SettleQueries {
         .where("worker_id", "=", param("workerId"))
         .where("attempts", "=", param("attempt"))
     ),
-    history: new PreparedQuery<HistoryParams & Record<string, unknown>>((
-      param,
-    ) =>
-      db.insertInto("sitq_attempts").values({
-        task_id: param("task_id"),
-        attempt: param("attempt"),
-        worker_id: param("worker_id"),
-        started_at: param("started_at"),
-        finished_at: param("finished_at"),
-        outcome: param("outcome"),
-        error: param("error"),
-      })
+    history: new PreparedRows<HistoryParams>(
+      HISTORY_COLUMNS,
+      (rows) => db.insertInto("sitq_attempts").values(rows),
     ),
   };
+}
+
+const TASK_COLUMNS = [
+  "name",
+  "args",
+  "priority",
+  "runAt",
+  "maxAttempts",
+  "timeout",
+  "createdAt",
+] as const satisfies readonly (keyof NewTaskRow)[];
+
+function insertTasksQuery(
+  db: Kysely<SitqSchema>,
+): PreparedRows<NewTaskRow, { id: number }> {
+  return new PreparedRows<NewTaskRow, { id: number }>(
+    TASK_COLUMNS,
+    (rows) =>
+      db.insertInto("sitq_tasks").values(rows.map((row) => ({
+        name: row.name,
+        args: row.args,
+        status: "queued" as const,
+        priority: row.priority,
+        run_at: row.runAt,
+        max_attempts: row.maxAttempts,
+        timeout_ms: row.timeout,
+        created_at: row.createdAt,
+      }))).returning("id"),
+  );
+}
+
+/** `items` in slices of at most `size`. */
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) {
+    yield items.slice(start, start + size);
+  }
 }
 
 function settleParams(settlement: Settlement): SettleParams {
@@ -716,8 +716,11 @@ async function settle(
   settlement: Settlement,
 ): Promise<boolean> {
   const result = await queries.update.execute(trx, settleParams(settlement));
-  if (!result.numAffectedRows) return false;
-  await queries.history.execute(trx, {
+  return Boolean(result.numAffectedRows);
+}
+
+function historyRow(settlement: Settlement): HistoryParams {
+  return {
     task_id: settlement.id,
     attempt: settlement.attempt,
     worker_id: settlement.workerId,
@@ -725,6 +728,5 @@ async function settle(
     finished_at: settlement.finishedAt,
     outcome: settlement.outcome,
     error: settlement.outcome === "completed" ? null : settlement.error,
-  });
-  return true;
+  };
 }

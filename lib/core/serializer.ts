@@ -192,27 +192,30 @@ export class SuperJsonSerializer implements Serializer {
 
 /**
  * Runs `serializer.serialize`, turning anything it throws into a
- * {@linkcode SerializationError} that says what was being serialized.
+ * {@linkcode SerializationError} that says what was being serialized
+ * (`what`, or what the function returns, called only on failure).
  */
 export function serializeOrThrow(
   serializer: Serializer,
   value: unknown,
-  what: string,
+  what: string | (() => string),
 ): string {
   try {
     return serializer.serialize(value);
   } catch (error) {
+    // Described only on failure: bulk enqueues call this once per task.
+    const description = typeof what === "function" ? what() : what;
     if (error instanceof SerializationError) {
       throw new SerializationError(
         error.message.replace(
           /^Cannot serialize the value/,
-          `Cannot serialize ${what}`,
+          `Cannot serialize ${description}`,
         ),
         { cause: error.cause ?? error },
       );
     }
     throw new SerializationError(
-      `Cannot serialize ${what}: ${
+      `Cannot serialize ${description}: ${
         error instanceof Error ? error.message : String(error)
       }`,
       { cause: error },

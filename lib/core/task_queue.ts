@@ -330,15 +330,23 @@ export class TaskQueue implements AsyncDisposable {
           `Cannot enqueue task "${name}" as argument list ${index} is not an array: current value is ${typeof args}`,
         );
       }
-      return {
-        ...row,
-        args: serializeOrThrow(
-          this.serializer,
-          args,
+      const serialized = serializeOrThrow(
+        this.serializer,
+        args,
+        () =>
           argsList.length === 1
             ? `the arguments of task "${name}"`
             : `the arguments of task "${name}" (list ${index})`,
-        ),
+      );
+      // Spelled out, not spread: this runs per task of a bulk enqueue.
+      return {
+        name: row.name,
+        args: serialized,
+        priority: row.priority,
+        runAt: row.runAt,
+        maxAttempts: row.maxAttempts,
+        timeout: row.timeout,
+        createdAt: row.createdAt,
       };
     });
     return this.backend.insertTasks(rows);

@@ -28,6 +28,37 @@ export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
+type Slot<Key> = { key: Key } | { value: unknown };
+
+/**
+ * Builds a query with placeholder objects and compiles it; returns the
+ * compiled query and, per parameter slot, the key of the value it takes
+ * (mapped by `toKey`) or the fixed value Kysely put there.
+ */
+function compileWithPlaceholders<Row, Key>(
+  build: (param: (name: string) => unknown) => Compilable<Row>,
+  toKey: (name: string) => Key,
+): { compiled: CompiledQuery<Row>; slots: Slot<Key>[] } {
+  const compiled = build((name) => ({ [PLACEHOLDER]: name })).compile();
+  const slots = compiled.parameters.map((value): Slot<Key> =>
+    isPlaceholder(value) ? { key: toKey(value[PLACEHOLDER]) } : { value }
+  );
+  return { compiled, slots };
+}
+
+/**
+ * Runs `compiled` with new parameters. Not CompiledQuery.raw(): it freezes
+ * the parameter array on every call, which for a 500-row insert costs more
+ * than SQLite's work on JSC.
+ */
+function executeWith<Row>(
+  runner: QueryRunner,
+  compiled: CompiledQuery<Row>,
+  parameters: unknown[],
+): Promise<QueryResult<Row>> {
+  return runner.executeQuery({ ...compiled, parameters });
+}
+
 /**
  * A compiled query with named parameters.
  *
@@ -39,8 +70,7 @@ export class PreparedQuery<
   Row = unknown,
 > {
   readonly #compiled: CompiledQuery<Row>;
-  /** Per parameter slot: the name of a supplied value, or a fixed value. */
-  readonly #slots: ReadonlyArray<{ name: string } | { value: unknown }>;
+  readonly #slots: readonly Slot<string>[];
 
   /**
    * Builds and compiles the query once.
@@ -53,23 +83,21 @@ export class PreparedQuery<
       param: <Name extends keyof Params & string>(name: Name) => Params[Name],
     ) => Compilable<Row>,
   ) {
-    const compiled = build((name) =>
-      ({ [PLACEHOLDER]: name }) as unknown as Params[typeof name]
-    ).compile();
-    this.#compiled = compiled;
-    this.#slots = compiled.parameters.map((value) =>
-      isPlaceholder(value) ? { name: value[PLACEHOLDER] } : { value }
+    const { compiled, slots } = compileWithPlaceholders(
+      build as (param: (name: string) => unknown) => Compilable<Row>,
+      (name) => name,
     );
+    this.#compiled = compiled;
+    this.#slots = slots;
   }
 
   /** Runs the query with `params` on `runner`. */
   execute(runner: QueryRunner, params: Params): Promise<QueryResult<Row>> {
-    const values = this.#slots.map((slot) =>
-      "name" in slot ? params[slot.name] : slot.value
+    return executeWith(
+      runner,
+      this.#compiled,
+      this.#slots.map((slot) => "key" in slot ? params[slot.key] : slot.value),
     );
-    // Not CompiledQuery.raw(): it freezes the parameter array on every call,
-    // which for a 500-row insert costs more than SQLite's work on JSC.
-    return runner.executeQuery({ ...this.#compiled, parameters: values });
   }
 }
 
@@ -80,15 +108,15 @@ export class PreparedQuery<
  * @typeParam Row The values one row supplies, by column.
  * @typeParam Result The row type the statement returns, if any.
  */
-export class PreparedRows<
-  Row extends object,
-  Result = unknown,
-> {
+export class PreparedRows<Row extends object, Result = unknown> {
   readonly #columns: readonly (keyof Row & string)[];
   readonly #build: (rows: Row[]) => Compilable<Result>;
   readonly #bySize = new Map<
     number,
-    PreparedQuery<Record<string, unknown>, Result>
+    {
+      compiled: CompiledQuery<Result>;
+      slots: Slot<{ row: number; column: keyof Row }>[];
+    }
   >();
 
   /**
@@ -109,30 +137,38 @@ export class PreparedRows<
     runner: QueryRunner,
     rows: readonly Row[],
   ): Promise<QueryResult<Result>> {
-    const params: Record<string, unknown> = {};
-    rows.forEach((row, index) => {
-      for (const column of this.#columns) {
-        params[`${column}${index}`] = row[column];
-      }
-    });
-    return this.#forSize(rows.length).execute(runner, params);
+    const { compiled, slots } = this.#forSize(rows.length);
+    // Positional, straight from the rows: no per-call map of named values.
+    const parameters = new Array<unknown>(slots.length);
+    for (let index = 0; index < slots.length; index++) {
+      const slot = slots[index]!;
+      parameters[index] = "key" in slot
+        ? rows[slot.key.row]![slot.key.column]
+        : slot.value;
+    }
+    return executeWith(runner, compiled, parameters);
   }
 
-  #forSize(size: number): PreparedQuery<Record<string, unknown>, Result> {
-    let query = this.#bySize.get(size);
-    if (query === undefined) {
-      query = new PreparedQuery<Record<string, unknown>, Result>((param) =>
-        this.#build(
-          Array.from({ length: size }, (_, index) =>
-            Object.fromEntries(
-              this.#columns.map((
-                column,
-              ) => [column, param(`${column}${index}`)]),
-            ) as Row),
-        )
+  #forSize(size: number) {
+    let prepared = this.#bySize.get(size);
+    if (prepared === undefined) {
+      const columns = this.#columns;
+      prepared = compileWithPlaceholders(
+        (param) =>
+          this.#build(Array.from({ length: size }, (_, row) => {
+            const placeholders: Record<string, unknown> = {};
+            for (const column of columns) {
+              placeholders[column] = param(JSON.stringify([row, column]));
+            }
+            return placeholders as Row;
+          })),
+        (name) => {
+          const [row, column] = JSON.parse(name) as [number, keyof Row];
+          return { row, column };
+        },
       );
-      this.#bySize.set(size, query);
+      this.#bySize.set(size, prepared);
     }
-    return query;
+    return prepared;
   }
 }

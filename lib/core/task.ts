@@ -11,6 +11,7 @@ import {
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
+  checkTimerDuration,
 } from "./validate.ts";
 
 /**
@@ -177,7 +178,7 @@ function checkSharedOptions(
     checkInteger(options.maxAttempts, action, "maxAttempts", 1);
   }
   if (options.timeout !== undefined) {
-    checkDuration(options.timeout, action, "timeout", 1);
+    checkTimerDuration(options.timeout, action, "timeout", 1);
   }
   if (options.priority !== undefined) {
     checkInteger(options.priority, action, "priority", Number.MIN_SAFE_INTEGER);

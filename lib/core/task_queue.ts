@@ -45,6 +45,7 @@ import {
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
+  checkTimerDuration,
 } from "./validate.ts";
 import { Worker, type WorkerOptions } from "./worker.ts";
 
@@ -422,7 +423,7 @@ export class TaskQueue implements AsyncDisposable {
     checkOptionsObject(options, "wait for a result");
     checkKnownKeys(options, ["timeout", "signal"], "wait for a result");
     if (options.timeout !== undefined) {
-      checkDuration(options.timeout, "wait for a result", "timeout");
+      checkTimerDuration(options.timeout, "wait for a result", "timeout");
     }
     const { signal, timeout } = options;
     signal?.throwIfAborted();

@@ -58,6 +58,32 @@ export function checkDuration(
   }
 }
 
+/**
+ * The longest delay JavaScript timers honour (2^31 - 1 ms, about 24.8 days);
+ * Bun, Deno and Node all turn a longer one into about 1 ms.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Like {@linkcode checkDuration}, for a duration that becomes a timer: also
+ * refuses what a timer would silently shorten to 1 ms.
+ */
+export function checkTimerDuration(
+  value: unknown,
+  action: string,
+  option: string,
+  min = 0,
+): void {
+  checkDuration(value, action, option, min);
+  if ((value as number) > MAX_TIMER_MS) {
+    throw new RangeError(
+      `Cannot ${action} as '${option}' must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer JavaScript runtimes support: current value is ${
+        show(value)
+      }`,
+    );
+  }
+}
+
 /** Throws unless `value` is a valid `Date`. */
 export function checkDate(
   value: unknown,

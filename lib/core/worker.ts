@@ -38,10 +38,10 @@ import {
   type TaskId,
 } from "./types.ts";
 import {
-  checkDuration,
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
+  checkTimerDuration,
 } from "./validate.ts";
 
 /** Any task, whatever its argument and result types. */
@@ -243,13 +243,18 @@ function checkWorkerOptions(options: WorkerOptions): void {
     checkInteger(concurrency, action, "concurrency", 1);
   }
   if (options.pollInterval !== undefined) {
-    checkDuration(options.pollInterval, action, "pollInterval", 1);
+    checkTimerDuration(options.pollInterval, action, "pollInterval", 1);
   }
   if (options.leaseDuration !== undefined) {
-    checkDuration(options.leaseDuration, action, "leaseDuration", 10);
+    checkTimerDuration(options.leaseDuration, action, "leaseDuration", 10);
   }
   if (options.heartbeatInterval !== undefined) {
-    checkDuration(options.heartbeatInterval, action, "heartbeatInterval", 1);
+    checkTimerDuration(
+      options.heartbeatInterval,
+      action,
+      "heartbeatInterval",
+      1,
+    );
     const lease = options.leaseDuration ?? 30_000;
     if (options.heartbeatInterval >= lease) {
       throw new RangeError(
@@ -258,7 +263,7 @@ function checkWorkerOptions(options: WorkerOptions): void {
     }
   }
   if (options.shutdownTimeout !== undefined) {
-    checkDuration(options.shutdownTimeout, action, "shutdownTimeout");
+    checkTimerDuration(options.shutdownTimeout, action, "shutdownTimeout");
   }
   if (
     options.workerId !== undefined &&
@@ -325,6 +330,7 @@ export class Worker implements AsyncDisposable {
   #running = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #wakeLoop: (() => void) | undefined;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -373,7 +379,7 @@ export class Worker implements AsyncDisposable {
     this.#shutdownTimeout = options.shutdownTimeout ?? 30_000;
     this.#serializer = options.serializer ?? new SuperJsonSerializer();
     this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = guardLogger(options.logger ?? silentLogger);
     this.id = options.workerId ?? defaultWorkerId();
     this.#events = new TypedEmitter<WorkerEvents>((error) =>
       this.#logger.error?.("a worker event listener threw", { error })
@@ -448,6 +454,15 @@ export class Worker implements AsyncDisposable {
       );
     }
     if (this.#running) return;
+    // One start at a time, and visible to stop(): a stop() that comes while
+    // the backend opens must wait for the start and then stop the worker.
+    this.#starting ??= this.#startOnce().finally(() => {
+      this.#starting = undefined;
+    });
+    await this.#starting;
+  }
+
+  async #startOnce(): Promise<void> {
     await this.backend.open();
     if (this.#running) return;
     this.#running = true;
@@ -501,7 +516,11 @@ export class Worker implements AsyncDisposable {
     checkOptionsObject(options, "stop worker");
     checkKnownKeys(options, ["timeout"], "stop worker");
     if (options.timeout !== undefined) {
-      checkDuration(options.timeout, "stop worker", "timeout");
+      checkTimerDuration(options.timeout, "stop worker", "timeout");
+    }
+    if (!this.#running && this.#starting !== undefined) {
+      // A failed start leaves nothing to stop.
+      return this.#starting.then(() => this.stop(options), () => {});
     }
     if (!this.#running) return this.#stopped ?? Promise.resolve();
     if (this.#stopped !== undefined) return this.#stopped;
@@ -741,7 +760,7 @@ export class Worker implements AsyncDisposable {
       throw error;
     }
     batch.forEach((entry, index) => {
-      this.#active.delete(entry.attempt.claimed.id);
+      this.#forget(entry.attempt);
       this.#report(
         entry.attempt,
         entry.settlement,
@@ -917,6 +936,15 @@ export class Worker implements AsyncDisposable {
       finished,
       resolveFinished,
     };
+    const previous = this.#active.get(claimed.id);
+    if (previous !== undefined && !previous.done) {
+      // This worker's own lease on the task expired (its event loop was
+      // blocked past the lease) and it claimed the task again: the older
+      // attempt is no longer ours to finish.
+      const reason = new LeaseLostError(claimed.id, this.id);
+      this.#decide(previous, undefined);
+      previous.controller.abort(reason);
+    }
     this.#active.set(claimed.id, attempt);
     if (attempt.task === undefined) {
       // Claims filter by name, so this only happens if the table was edited.
@@ -1028,15 +1056,33 @@ export class Worker implements AsyncDisposable {
     const { claimed } = attempt;
     const final = error instanceof PermanentError ||
       claimed.attempts >= claimed.maxAttempts;
-    const backoff = attempt.task?.options.backoff ?? DEFAULT_BACKOFF;
-    const retryAt = final ? null : this.#clock.now() +
-      Math.round(retryDelay(backoff, claimed.attempts, error));
-    this.#decide(attempt, {
-      outcome,
-      error: JSON.stringify(toStoredError(error)),
-      retryAt,
-    });
+    const retryAt = final
+      ? null
+      : this.#clock.now() + Math.round(this.#retryDelay(attempt, error));
+    this.#decide(attempt, { outcome, error: storeError(error), retryAt });
     if (retryAt !== null) this.#wakeAt(retryAt);
+  }
+
+  /**
+   * The task's backoff before the next attempt. A backoff function that
+   * throws must not leave the attempt undecided (its task would stay
+   * running for as long as the worker lives): the default backoff stands in.
+   */
+  #retryDelay(attempt: Attempt, error: Error): number {
+    const backoff = attempt.task?.options?.backoff ?? DEFAULT_BACKOFF;
+    try {
+      return retryDelay(backoff, attempt.claimed.attempts, error);
+    } catch (thrown) {
+      this.#logger.error?.(
+        "the task's backoff threw; retrying with the default backoff",
+        {
+          workerId: this.id,
+          id: attempt.claimed.id,
+          error: coerceError(thrown),
+        },
+      );
+      return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempts, error);
+    }
   }
 
   /**
@@ -1053,7 +1099,7 @@ export class Worker implements AsyncDisposable {
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     attempt.resolveFinished();
     if (outcome === undefined) {
-      this.#active.delete(attempt.claimed.id);
+      this.#forget(attempt);
       this.#wake();
       return;
     }
@@ -1068,6 +1114,16 @@ export class Worker implements AsyncDisposable {
     this.#pending.push({ attempt, settlement });
     this.#values.set(attempt, value);
     this.#wake();
+  }
+
+  /**
+   * Drops an attempt from `#active`, unless the entry for its task is
+   * already a newer attempt (this worker claimed the task again after its
+   * own lease expired).
+   */
+  #forget(attempt: Attempt): void {
+    const id = attempt.claimed.id;
+    if (this.#active.get(id) === attempt) this.#active.delete(id);
   }
 
   #report(attempt: Attempt, settlement: Settlement, applied: boolean): void {
@@ -1115,7 +1171,10 @@ export class Worker implements AsyncDisposable {
   }
 
   async #renewLeases(): Promise<void> {
-    const held = [...this.#active.values()].filter((attempt) => !attempt.done);
+    // Decided attempts still hold their lease until their outcome is
+    // written: renewing them keeps a slow or failing write from letting
+    // another worker run a task that has in fact finished.
+    const held = [...this.#active.values()];
     if (held.length === 0) return;
     let owned: Set<number>;
     try {
@@ -1161,3 +1220,38 @@ type SettlementBase = {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
   : never;
+
+/**
+ * The user's logger with every call guarded: a logger that throws must not
+ * end the worker loop or leave a rejection unhandled.
+ */
+function guardLogger(logger: Logger): Logger {
+  const guarded: Logger = {};
+  for (const level of ["debug", "info", "warn", "error"] as const) {
+    const log = logger[level];
+    if (typeof log !== "function") continue;
+    guarded[level] = (message, data) => {
+      try {
+        log.call(logger, message, data);
+      } catch {
+        // Nowhere left to report it; the work goes on.
+      }
+    };
+  }
+  return guarded;
+}
+
+/**
+ * An error as stored JSON. An error whose properties throw when read is
+ * stored as what could be read, never left unrecorded.
+ */
+function storeError(error: Error): string {
+  try {
+    return JSON.stringify(toStoredError(error));
+  } catch {
+    return JSON.stringify({
+      name: "Error",
+      message: "The task failed with an error whose details could not be read",
+    });
+  }
+}

@@ -12,9 +12,9 @@ import { openSqlite } from "../drivers/open_sqlite.ts";
 import type { ShimDatabase } from "../drivers/sqlite_shim.ts";
 import { toDatabaseError } from "../drivers/sqlite_errors.ts";
 import {
-  checkDuration,
   checkKnownKeys,
   checkOptionsObject,
+  checkTimerDuration,
 } from "../core/validate.ts";
 import { AsyncMutex } from "./async_mutex.ts";
 import { watchFile } from "./file_watch.ts";
@@ -155,10 +155,14 @@ function checkBackendArguments(
   checkOptionsObject(options, action);
   checkKnownKeys(options, OPTION_KEYS, action);
   if (options.busyTimeout !== undefined) {
-    checkDuration(options.busyTimeout, action, "busyTimeout");
+    checkTimerDuration(options.busyTimeout, action, "busyTimeout");
   }
   if (options.changePollInterval !== undefined) {
-    checkDuration(options.changePollInterval, action, "changePollInterval");
+    checkTimerDuration(
+      options.changePollInterval,
+      action,
+      "changePollInterval",
+    );
   }
   if (
     options.synchronous !== undefined &&

@@ -4,7 +4,6 @@
  * handler's thrown value turns into.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { SuperJSON } from "superjson";
 import {
   SerializationError,
@@ -12,39 +11,31 @@ import {
   SQLiteBackend,
   SuperJsonSerializer,
   TaskQueue,
-  type TaskQueueOptions,
   type TaskResult,
   Worker,
 } from "../mod.ts";
-import { cleanupTempDirs, tempDbPath } from "./helpers.ts";
+import {
+  cleanup,
+  closeLater,
+  EMPTY_STATS,
+  newQueue,
+  rejectionOf,
+  tempDbPath,
+  withRaw,
+} from "./helpers.ts";
 
-const queues: TaskQueue[] = [];
-
-function newQueue(options?: TaskQueueOptions, path = tempDbPath()): TaskQueue {
-  const queue = new TaskQueue(new SQLiteBackend(path), options);
-  queues.push(queue);
-  return queue;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
-}
+afterAll(cleanup);
 
 /** Reads one column of one task straight from the file. */
 function rawColumn(path: string, id: number, column: string): unknown {
-  const db = new Database(path, { readonly: true });
-  try {
-    const row = db.query(`select ${column} as v from sitq_tasks where id = ?`)
-      .get(id) as { v: unknown } | null;
-    return row?.v;
-  } finally {
-    db.close();
-  }
+  const row = withRaw(
+    path,
+    (db) =>
+      db.query(`select ${column} as v from sitq_tasks where id = ?`)
+        .get(id) as { v: unknown } | null,
+    { readonly: true },
+  );
+  return row?.v;
 }
 
 function completedValue(result: TaskResult): unknown {
@@ -54,18 +45,13 @@ function completedValue(result: TaskResult): unknown {
   return result.value;
 }
 
-const EMPTY_STATS = {
-  queued: 0,
-  running: 0,
-  completed: 0,
-  failed: 0,
-  cancelled: 0,
-};
-
-afterAll(async () => {
-  for (const queue of queues.splice(0)) await queue.close();
-  cleanupTempDirs();
-});
+/** `result` as a failure; fails the test if the task did not fail. */
+function failure(
+  result: TaskResult,
+): Extract<TaskResult, { status: "failed" }> {
+  expect(result.status).toBe("failed");
+  return result as Extract<TaskResult, { status: "failed" }>;
+}
 
 class Point {
   constructor(public x: number, public y: number) {}
@@ -341,8 +327,7 @@ describe("a custom Serializer", () => {
     const path = tempDbPath();
     const { serializer, calls } = taggingSerializer();
     const backend = new SQLiteBackend(path);
-    const queue = new TaskQueue(backend, { serializer });
-    queues.push(queue);
+    const queue = closeLater(new TaskQueue(backend, { serializer }));
     const echo = queue.task("echo", (v: string) => `${v}!`);
     const id = await queue.enqueue(echo, "hey");
     const worker = new Worker(backend, { tasks: [echo], serializer });
@@ -382,9 +367,7 @@ describe("a custom Serializer", () => {
       serializer,
     });
     expect(await worker.processOne()).toBe(true);
-    const result = await writer.getResult(id);
-    expect(result.status).toBe("failed");
-    if (result.status !== "failed") return;
+    const result = failure(await writer.getResult(id));
     expect(result.attempts).toBe(1);
     expect(result.error.message).toContain("Cannot read the arguments");
   });
@@ -399,10 +382,7 @@ describe("stored errors", () => {
     }, { maxAttempts: 1 });
     const id = await queue.enqueue(task);
     expect(await queue.worker().processOne()).toBe(true);
-    const result = await queue.getResult(id);
-    if (result.status !== "failed") {
-      throw new Error(`expected failed, got ${JSON.stringify(result)}`);
-    }
+    const result = failure(await queue.getResult(id));
     expect(result.attempts).toBe(1);
     return { result, record: await queue.getTask(id) };
   }
@@ -483,11 +463,8 @@ describe("stored errors", () => {
     }, { maxAttempts: 1 });
     const id = await queue.enqueue(task);
     await queue.worker().processOne();
-    const result = await queue.getResult(id);
-    expect(result.status).toBe("failed");
-    if (result.status === "failed") {
-      expect(result.error.message).toBe("async failure");
-    }
+    const result = failure(await queue.getResult(id));
+    expect(result.error.message).toBe("async failure");
   });
 });
 
@@ -505,9 +482,7 @@ describe("unserializable results", () => {
     // No retry is queued, so nothing more is claimable.
     expect(await worker.processOne()).toBe(false);
     expect(runs).toBe(1);
-    const result = await queue.getResult(id);
-    expect(result.status).toBe("failed");
-    if (result.status !== "failed") return;
+    const result = failure(await queue.getResult(id));
     expect(result.attempts).toBe(1);
     expect(result.error.message).toContain("Cannot serialize the result");
     expect(result.error.message).toContain(".callback");
@@ -521,9 +496,7 @@ describe("unserializable results", () => {
     const worker = queue.worker();
     expect(await worker.processOne()).toBe(true);
     expect(await worker.processOne()).toBe(false);
-    const result = await queue.getResult(id);
-    expect(result.status).toBe("failed");
-    if (result.status !== "failed") return;
+    const result = failure(await queue.getResult(id));
     expect(result.attempts).toBe(1);
     expect(result.error.message).toContain("Point");
     expect(result.error.message).toMatch(/serializ/i);

@@ -27,24 +27,22 @@ import { ImmediateSqliteDialect } from "../lib/drivers/immediate_sqlite_dialect.
 import { openSqlite } from "../lib/drivers/open_sqlite.ts";
 import { migrate, SCHEMA_VERSION } from "../lib/storage/migrations.ts";
 import type { SitqSchema } from "../lib/storage/schema.ts";
-import { cleanupTempDirs, tempDbPath, tempDir } from "./helpers.ts";
+import {
+  cleanup,
+  closeLater,
+  completed,
+  expectCompleted,
+  newQueue,
+  numberedArgs,
+  rejectionOf,
+  tempDbPath,
+  tempDir,
+  thrownBy,
+  whileRunning,
+  withRaw,
+} from "./helpers.ts";
 
-const closers: Array<{ close(): Promise<void> | void }> = [];
-
-/** Keeps `thing` to close after the file's tests. */
-function track<T extends { close(): Promise<void> | void }>(thing: T): T {
-  closers.push(thing);
-  return thing;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
-}
+afterAll(cleanup);
 
 /** Asserts `error` is a DatabaseError with `code`. */
 function expectDatabaseError(
@@ -53,16 +51,6 @@ function expectDatabaseError(
 ): void {
   expect(error).toBeInstanceOf(DatabaseError);
   expect((error as DatabaseError).code).toBe(code);
-}
-
-/** Opens the file with bun:sqlite, runs `fn`, closes it. */
-function withRaw<T>(path: string, fn: (db: Database) => T): T {
-  const db = new Database(path);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 function schemaVersion(path: string): string | undefined {
@@ -82,11 +70,6 @@ function tableNames(path: string): string[] {
         .all() as Array<{ name: string }>).map((row) => row.name),
   );
 }
-
-afterAll(async () => {
-  for (const thing of closers.splice(0).reverse()) await thing.close();
-  cleanupTempDirs();
-});
 
 describe("new SQLiteBackend() arguments", () => {
   test("new SQLiteBackend() rejects an empty or blank path with a TypeError", () => {
@@ -116,15 +99,11 @@ describe("new SQLiteBackend() arguments", () => {
   });
 
   test('new SQLiteBackend() refuses synchronous: "off", which would risk losing committed tasks', () => {
-    const error = (() => {
-      try {
-        new SQLiteBackend(":memory:", {
-          synchronous: "off" as unknown as "full",
-        });
-      } catch (error) {
-        return error;
-      }
-    })();
+    const error = thrownBy(() =>
+      new SQLiteBackend(":memory:", {
+        synchronous: "off" as unknown as "full",
+      })
+    );
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toContain('"full" or "normal"');
     expect((error as Error).message).toContain('"off"');
@@ -143,7 +122,7 @@ describe("new SQLiteBackend() arguments", () => {
 
   test("new SQLiteBackend() opens nothing until first use", () => {
     const path = tempDbPath();
-    const backend = track(new SQLiteBackend(path));
+    const backend = closeLater(new SQLiteBackend(path));
     expect(existsSync(path)).toBe(false);
     expect(backend.driverName).toBeUndefined();
     expect(backend.path).toBe(path);
@@ -153,7 +132,7 @@ describe("new SQLiteBackend() arguments", () => {
 describe("files SQLiteBackend cannot use", () => {
   test("SQLiteBackend.open() fails with CANNOT_OPEN for a path in a missing directory", async () => {
     const path = join(tempDir(), "no", "such", "dir", "tasks.db");
-    const backend = track(new SQLiteBackend(path));
+    const backend = closeLater(new SQLiteBackend(path));
     const error = await rejectionOf(backend.open());
     expectDatabaseError(error, "CANNOT_OPEN");
     expect((error as Error).message).toContain(path);
@@ -163,7 +142,7 @@ describe("files SQLiteBackend cannot use", () => {
 
   test("TaskQueue.enqueue() fails with CANNOT_OPEN for a path in a missing directory", async () => {
     const path = join(tempDir(), "missing", "tasks.db");
-    const queue = track(new TaskQueue(new SQLiteBackend(path)));
+    const queue = newQueue({}, path);
     const task = queue.task("t", () => {});
     expectDatabaseError(await rejectionOf(queue.enqueue(task)), "CANNOT_OPEN");
     expect(existsSync(dirname(path))).toBe(false);
@@ -171,7 +150,7 @@ describe("files SQLiteBackend cannot use", () => {
 
   test("SQLiteBackend.open() tries again after CANNOT_OPEN once the directory exists", async () => {
     const dir = join(tempDir(), "later");
-    const backend = track(new SQLiteBackend(join(dir, "tasks.db")));
+    const backend = closeLater(new SQLiteBackend(join(dir, "tasks.db")));
     expectDatabaseError(await rejectionOf(backend.open()), "CANNOT_OPEN");
     mkdirSync(dir);
     await backend.open();
@@ -188,12 +167,12 @@ describe("files SQLiteBackend cannot use", () => {
     writeFileSync(path, text);
     const before = readFileSync(path);
 
-    const backend = track(new SQLiteBackend(path));
+    const backend = closeLater(new SQLiteBackend(path));
     const error = await rejectionOf(backend.open());
     expectDatabaseError(error, "NOT_A_DATABASE");
     expect((error as Error).message).toContain(path);
 
-    const queue = track(new TaskQueue(new SQLiteBackend(path)));
+    const queue = newQueue({}, path);
     const task = queue.task("t", () => {});
     expectDatabaseError(
       await rejectionOf(queue.enqueue(task)),
@@ -222,7 +201,7 @@ describe("files SQLiteBackend cannot use", () => {
       (db) => db.query("select * from sitq_tasks order by id").all(),
     );
 
-    const queue = track(new TaskQueue(new SQLiteBackend(path)));
+    const queue = newQueue({}, path);
     queue.task("keep", (s: string) => s);
     const error = await rejectionOf(queue.getTask(ids[0]!));
     expectDatabaseError(error, "SCHEMA_TOO_NEW");
@@ -271,7 +250,7 @@ describe("schema migrations", () => {
         ],
       ));
 
-    const queue = track(new TaskQueue(new SQLiteBackend(path)));
+    const queue = newQueue({}, path);
     const legacy = queue.task(
       "legacy",
       (when: Date, s: string) => `${s}@${when.getTime()}`,
@@ -294,11 +273,7 @@ describe("schema migrations", () => {
     // The upgraded database works end to end: run the old task, record history.
     expect(await queue.worker({ tasks: [legacy] }).processOne()).toBe(true);
     const done = await queue.getTask(1);
-    expect(done.result).toEqual({
-      status: "completed",
-      value: `x@${createdAt}`,
-      attempts: 1,
-    });
+    expect(done.result).toEqual(completed(`x@${createdAt}`));
     expect(done.history.map((attempt) => attempt.outcome)).toEqual([
       "completed",
     ]);
@@ -308,7 +283,7 @@ describe("schema migrations", () => {
 
   test("SQLiteBackend creates a new file at the current schema version", async () => {
     const path = tempDbPath();
-    const backend = track(new SQLiteBackend(path));
+    const backend = closeLater(new SQLiteBackend(path));
     await backend.open();
     expect(existsSync(path)).toBe(true);
     expect(schemaVersion(path)).toBe(String(SCHEMA_VERSION));
@@ -323,7 +298,7 @@ describe("schema migrations", () => {
     const task = first.task("t", (n: number) => n);
     const id = await first.enqueue(task, 5);
     await first.close();
-    const second = track(new TaskQueue(new SQLiteBackend(path)));
+    const second = newQueue({}, path);
     expect((await second.getTask(id)).args).toEqual([5]);
     expect(schemaVersion(path)).toBe(String(SCHEMA_VERSION));
   });
@@ -342,7 +317,7 @@ describe("connections", () => {
     // busyTimeout 0: a writer that waited on another in-process connection's
     // lock would fail at once instead of blocking the event loop.
     const queues = spellings.map((path) =>
-      track(new TaskQueue(new SQLiteBackend(path, { busyTimeout: 0 })))
+      newQueue({ backend: { busyTimeout: 0 } }, path)
     );
     const tasks = queues.map((queue) => queue.task("t", (n: number) => n));
     await Promise.all(
@@ -355,8 +330,8 @@ describe("connections", () => {
 
   test("two SQLiteBackends on one file see each other's writes", async () => {
     const path = tempDbPath();
-    const a = track(new TaskQueue(new SQLiteBackend(path)));
-    const b = track(new TaskQueue(new SQLiteBackend(path)));
+    const a = newQueue({}, path);
+    const b = newQueue({}, path);
     const taskA = a.task("t", (n: number) => n * 10);
     const taskB = b.task("t", (n: number) => n * 10);
 
@@ -370,57 +345,34 @@ describe("connections", () => {
     expect((await a.getResult(fromA)).status).toBe("cancelled");
 
     expect(await b.worker().processOne()).toBe(true);
-    expect(await a.getResult(fromB)).toEqual({
-      status: "completed",
-      value: 20,
-      attempts: 1,
-    });
+    expect(await a.getResult(fromB)).toEqual(completed(20));
     expect(await a.stats()).toEqual(await b.stats());
   });
 
   test("TaskQueue.waitForResult() wakes for a completion committed by another connection", async () => {
     const path = tempDbPath();
-    const waiter = track(new TaskQueue(new SQLiteBackend(path)));
-    const runner = track(new TaskQueue(new SQLiteBackend(path)));
+    const waiter = newQueue({}, path);
+    const runner = newQueue({}, path);
     const task = waiter.task("t", (s: string) => s.length);
     runner.task("t", (s: string) => s.length);
     const id = await waiter.enqueue(task, "four");
-    const worker = runner.worker();
-    await worker.start();
-    try {
-      expect(await waiter.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: 4,
-        attempts: 1,
-      });
-    } finally {
-      await worker.stop();
-    }
+    await whileRunning(runner.worker(), () => expectCompleted(waiter, id, 4));
   });
 
   test('a ":memory:" backend shared by a queue and its worker holds one database', async () => {
     const backend = new SQLiteBackend(":memory:");
-    const queue = track(new TaskQueue(backend));
+    const queue = closeLater(new TaskQueue(backend));
     const task = queue.task("sq", (n: number) => n * n);
     const id = await queue.enqueue(task, 9);
     const worker = queue.worker();
     expect(worker.backend).toBe(backend);
-    await worker.start();
-    try {
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: 81,
-        attempts: 1,
-      });
-    } finally {
-      await worker.stop();
-    }
+    await whileRunning(worker, () => expectCompleted(queue, id, 81));
     expect(backend.driverName).toBe("bun:sqlite");
   });
 
   test('two ":memory:" backends are separate databases', async () => {
-    const a = track(new TaskQueue(new SQLiteBackend(":memory:")));
-    const b = track(new TaskQueue(new SQLiteBackend(":memory:")));
+    const a = newQueue({}, ":memory:");
+    const b = newQueue({}, ":memory:");
     const task = a.task("t", () => {});
     const id = await a.enqueue(task);
     expect((await a.stats()).queued).toBe(1);
@@ -473,12 +425,9 @@ describe("SQLiteBackend.close()", () => {
     const path = tempDbPath();
     const first = new TaskQueue(new SQLiteBackend(path));
     const task = first.task("t", (n: number) => n);
-    const ids = await first.enqueueMany(
-      task,
-      Array.from({ length: 50 }, (_, i) => [i] as [number]),
-    );
+    const ids = await first.enqueueMany(task, numberedArgs(50));
     await first.close();
-    const second = track(new TaskQueue(new SQLiteBackend(path)));
+    const second = newQueue({}, path);
     expect((await second.stats()).queued).toBe(50);
     expect((await second.getTask(ids[49]!)).args).toEqual([49]);
   });
@@ -487,9 +436,7 @@ describe("SQLiteBackend.close()", () => {
 describe("locks held by another connection", () => {
   test("TaskQueue.enqueue() fails with DATABASE_LOCKED while another connection holds the write lock, then works once it is released", async () => {
     const path = tempDbPath();
-    const queue = track(
-      new TaskQueue(new SQLiteBackend(path, { busyTimeout: 100 })),
-    );
+    const queue = newQueue({ backend: { busyTimeout: 100 } }, path);
     const task = queue.task("t", (n: number) => n);
     const before = await queue.enqueue(task, 1);
 
@@ -528,7 +475,7 @@ describe("locks held by another connection", () => {
     await setup.open();
     await setup.close();
 
-    const backend = track(new SQLiteBackend(path, { busyTimeout: 100 }));
+    const backend = closeLater(new SQLiteBackend(path, { busyTimeout: 100 }));
     const queue = new TaskQueue(backend);
     const task = queue.task("t", (n: number) => n);
     const locker = new Database(path);
@@ -548,7 +495,7 @@ describe("locks held by another connection", () => {
 describe("SQLite settings and driver", () => {
   test("SQLiteBackend puts the file in WAL mode", async () => {
     const path = tempDbPath();
-    const backend = track(new SQLiteBackend(path));
+    const backend = closeLater(new SQLiteBackend(path));
     await backend.open();
     const mode = withRaw(
       path,
@@ -561,7 +508,7 @@ describe("SQLite settings and driver", () => {
   });
 
   test("SQLiteBackend picks bun:sqlite on Bun once open", async () => {
-    const backend = track(new SQLiteBackend(tempDbPath()));
+    const backend = closeLater(new SQLiteBackend(tempDbPath()));
     expect(backend.driverName).toBeUndefined();
     await backend.open();
     expect(backend.driverName).toBe("bun:sqlite");
@@ -569,16 +516,10 @@ describe("SQLite settings and driver", () => {
 
   test('SQLiteBackend with synchronous: "normal" stores and reads tasks like the default', async () => {
     const path = tempDbPath();
-    const queue = track(
-      new TaskQueue(new SQLiteBackend(path, { synchronous: "normal" })),
-    );
+    const queue = newQueue({ backend: { synchronous: "normal" } }, path);
     const task = queue.task("t", (n: number) => n + 1);
     const id = await queue.enqueue(task, 1);
     await queue.worker().processOne();
-    expect(await queue.getResult(id)).toEqual({
-      status: "completed",
-      value: 2,
-      attempts: 1,
-    });
+    expect(await queue.getResult(id)).toEqual(completed(2));
   });
 });

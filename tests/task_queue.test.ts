@@ -4,71 +4,80 @@
  * run tasks with `processOne()` or `start()`, never with sleeps.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import {
   InvalidStateError,
   SerializationError,
   SitqError,
   SQLiteBackend,
   type Task,
+  type TaskId,
   TaskNotFoundError,
   TaskQueue,
   type TaskQueueOptions,
   UnknownTaskError,
   WaitTimeoutError,
+  type Worker,
 } from "../mod.ts";
 import {
-  cleanupTempDirs,
-  deferred,
+  cleanup,
+  completed,
+  EMPTY_STATS,
+  expectCompleted,
+  type HeldTask,
+  heldTask,
   ManualClock,
+  newQueue,
+  numberedArgs,
+  rejectionOf,
   tempDbPath,
+  thrownBy,
   waitUntil,
+  whileRunning,
+  withRaw,
 } from "./helpers.ts";
 
-const queues: TaskQueue[] = [];
+afterAll(cleanup);
 
-/** A queue on a fresh database file, closed after the file's tests. */
-function newQueue(
-  options?: TaskQueueOptions,
-  path = tempDbPath(),
-): TaskQueue {
-  const queue = new TaskQueue(new SQLiteBackend(path), options);
-  queues.push(queue);
-  return queue;
+/**
+ * Defines the test "TaskQueue.<method>() throws TaskNotFoundError for an
+ * unknown id": `call` with a fresh queue must reject with it.
+ */
+function testUnknownId(
+  method: string,
+  call: (queue: TaskQueue) => Promise<unknown>,
+): void {
+  test(`TaskQueue.${method}() throws TaskNotFoundError for an unknown id`, async () => {
+    expect(await rejectionOf(call(newQueue()))).toBeInstanceOf(
+      TaskNotFoundError,
+    );
+  });
 }
 
-/** What `promise` rejected with; fails the test if it resolved. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
+/**
+ * Starts `worker`, waits until its held task `id` has started and is stored
+ * as running, and runs `body`; then releases the task and stops the worker,
+ * however `body` ends.
+ */
+async function whileHeldRunning(
+  queue: TaskQueue,
+  worker: Worker,
+  held: HeldTask<unknown>,
+  id: TaskId,
+  body: () => Promise<void>,
+): Promise<void> {
+  await whileRunning(worker, async () => {
+    try {
+      await held.started;
+      await waitUntil(
+        async () => (await queue.getResult(id)).status === "running",
+        "the held task to be stored as running",
+      );
+      await body();
+    } finally {
+      held.release();
+    }
+  });
 }
-
-/** What `fn` threw; fails the test if it returned. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
-
-const EMPTY_STATS = {
-  queued: 0,
-  running: 0,
-  completed: 0,
-  failed: 0,
-  cancelled: 0,
-};
-
-afterAll(async () => {
-  for (const queue of queues.splice(0)) await queue.close();
-  cleanupTempDirs();
-});
 
 describe("new TaskQueue()", () => {
   test("new TaskQueue() rejects a missing backend with a TypeError that shows how to make one", () => {
@@ -460,7 +469,7 @@ describe("TaskQueue.enqueueMany()", () => {
   test("TaskQueue.enqueueMany() stores more rows than one INSERT chunk, all in order", async () => {
     const queue = newQueue();
     const task = queue.task("n", (n: number) => n);
-    const lists = Array.from({ length: 1234 }, (_, i) => [i] as [number]);
+    const lists = numberedArgs(1234);
     const ids = await queue.enqueueMany(task, lists);
     expect(ids).toHaveLength(1234);
     expect(new Set(ids).size).toBe(1234);
@@ -599,53 +608,29 @@ describe("TaskQueue.getResult()", () => {
     const queue = newQueue();
     const double = queue.task("double", (n: number) => ({ n, doubled: n * 2 }));
     const id = await queue.enqueue(double, 21);
-    const worker = queue.worker();
-    await worker.start();
-    try {
-      await queue.waitForResult(id, { timeout: 10_000 });
-    } finally {
-      await worker.stop();
-    }
-    expect(await queue.getResult(id)).toEqual({
-      status: "completed",
-      value: { n: 21, doubled: 42 },
-      attempts: 1,
-    });
+    await whileRunning(
+      queue.worker(),
+      () => queue.waitForResult(id, { timeout: 10_000 }),
+    );
+    expect(await queue.getResult(id)).toEqual(
+      completed({ n: 21, doubled: 42 }),
+    );
   });
 
   test("TaskQueue.getResult() reports a running task with its worker", async () => {
     const queue = newQueue();
-    const release = deferred();
-    const started = deferred();
-    const slow = queue.task("slow", async () => {
-      started.resolve();
-      await release.promise;
-      return "ok";
-    });
-    const id = await queue.enqueue(slow);
+    const slow = heldTask(queue, "slow", "ok");
+    const id = await queue.enqueue(slow.task);
     const worker = queue.worker({ workerId: "w-running" });
-    await worker.start();
-    try {
-      await started.promise;
-      await waitUntil(
-        async () => (await queue.getResult(id)).status === "running",
-        "the task is stored as running",
-      );
+    await whileHeldRunning(queue, worker, slow, id, async () => {
       expect(await queue.getResult(id)).toEqual({
         status: "running",
         attempts: 1,
         workerId: "w-running",
       });
-      release.resolve();
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: "ok",
-        attempts: 1,
-      });
-    } finally {
-      release.resolve();
-      await worker.stop();
-    }
+      slow.release();
+      await expectCompleted(queue, id, "ok");
+    });
   });
 
   test("TaskQueue.getResult() reports a failed task with its error and attempts", async () => {
@@ -684,18 +669,10 @@ describe("TaskQueue.waitForResult()", () => {
   test("TaskQueue.waitForResult() resolves when a worker in this process completes the task", async () => {
     const queue = newQueue();
     const upper = queue.task("upper", (s: string) => s.toUpperCase());
-    const worker = queue.worker();
-    await worker.start();
-    try {
+    await whileRunning(queue.worker(), async () => {
       const id = await queue.enqueue(upper, "sitq");
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: "SITQ",
-        attempts: 1,
-      });
-    } finally {
-      await worker.stop();
-    }
+      await expectCompleted(queue, id, "SITQ");
+    });
   });
 
   test("TaskQueue.waitForResult() keeps waiting through a retry until the final attempt", async () => {
@@ -707,17 +684,10 @@ describe("TaskQueue.waitForResult()", () => {
       return calls;
     }, { maxAttempts: 2, backoff: { type: "fixed", delay: 0 } });
     const id = await queue.enqueue(flaky);
-    const worker = queue.worker();
-    await worker.start();
-    try {
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: 2,
-        attempts: 2,
-      });
-    } finally {
-      await worker.stop();
-    }
+    await whileRunning(
+      queue.worker(),
+      () => expectCompleted(queue, id, 2, { attempts: 2 }),
+    );
   });
 
   test("TaskQueue.waitForResult() resolves with a failed result after the last attempt", async () => {
@@ -726,15 +696,11 @@ describe("TaskQueue.waitForResult()", () => {
       throw new Error("always");
     }, { maxAttempts: 2, backoff: { type: "fixed", delay: 0 } });
     const id = await queue.enqueue(broken);
-    const worker = queue.worker();
-    await worker.start();
-    try {
+    await whileRunning(queue.worker(), async () => {
       const result = await queue.waitForResult(id, { timeout: 10_000 });
       expect(result.status).toBe("failed");
       expect(result.attempts).toBe(2);
-    } finally {
-      await worker.stop();
-    }
+    });
   });
 
   test("TaskQueue.waitForResult() throws WaitTimeoutError when no worker runs the task", async () => {
@@ -781,11 +747,7 @@ describe("TaskQueue.waitForResult()", () => {
     const id = await queue.enqueue(task);
     await queue.worker().processOne();
     // No worker runs now; a hang here would hit the test's own timeout.
-    expect(await queue.waitForResult(id)).toEqual({
-      status: "completed",
-      value: "v",
-      attempts: 1,
-    });
+    expect(await queue.waitForResult(id)).toEqual(completed("v"));
   });
 
   test("TaskQueue.waitForResult() resolves with cancelled when the task is cancelled while waiting", async () => {
@@ -797,13 +759,10 @@ describe("TaskQueue.waitForResult()", () => {
     expect(await waiting).toEqual({ status: "cancelled", attempts: 0 });
   });
 
-  test("TaskQueue.waitForResult() throws TaskNotFoundError for an unknown id", async () => {
-    const queue = newQueue();
-    const error = await rejectionOf(
-      queue.waitForResult(12345, { timeout: 1000 }),
-    );
-    expect(error).toBeInstanceOf(TaskNotFoundError);
-  });
+  testUnknownId(
+    "waitForResult",
+    (queue) => queue.waitForResult(12345, { timeout: 1000 }),
+  );
 
   test("TaskQueue.waitForResult() rejects invalid options", async () => {
     const queue = newQueue();
@@ -893,11 +852,7 @@ describe("TaskQueue.getTask()", () => {
     expect(record.finishedAt?.getTime()).toBe(clock.now());
     expect(record.workerId).toBe("w-history");
     expect(record.leaseExpiresAt).toBeUndefined();
-    expect(record.result).toEqual({
-      status: "completed",
-      value: 42,
-      attempts: 2,
-    });
+    expect(record.result).toEqual(completed(42, 2));
     expect(record.history).toHaveLength(2);
     const [first, second] = record.history;
     expect(first!.attempt).toBe(1);
@@ -913,22 +868,14 @@ describe("TaskQueue.getTask()", () => {
     expect(second!.startedAt.getTime()).toBe(createdAt + 1010);
   });
 
-  test("TaskQueue.getTask() throws TaskNotFoundError for an unknown id", async () => {
-    const queue = newQueue();
-    expect(await rejectionOf(queue.getTask(77))).toBeInstanceOf(
-      TaskNotFoundError,
-    );
-  });
+  testUnknownId("getTask", (queue) => queue.getTask(77));
 });
 
 describe("TaskQueue.listTasks()", () => {
   test("TaskQueue.listTasks() pages through 25 tasks, 10 at a time, newest first without duplicates", async () => {
     const queue = newQueue();
     const task = queue.task("n", (n: number) => n);
-    const ids = await queue.enqueueMany(
-      task,
-      Array.from({ length: 25 }, (_, i) => [i] as [number]),
-    );
+    const ids = await queue.enqueueMany(task, numberedArgs(25));
     const pages: number[][] = [];
     let cursor: string | undefined;
     do {
@@ -956,10 +903,7 @@ describe("TaskQueue.listTasks()", () => {
   test("TaskQueue.listTasks() returns at most 100 tasks when no limit is given", async () => {
     const queue = newQueue();
     const task = queue.task("n", (n: number) => n);
-    const ids = await queue.enqueueMany(
-      task,
-      Array.from({ length: 101 }, (_, i) => [i] as [number]),
-    );
+    const ids = await queue.enqueueMany(task, numberedArgs(101));
     const page = await queue.listTasks();
     expect(page.tasks).toHaveLength(100);
     expect(page.tasks[0]!.id).toBe(ids[100]!);
@@ -1061,12 +1005,7 @@ describe("TaskQueue.stats()", () => {
     const bad = queue.task("bad", () => {
       throw new Error("no");
     }, { maxAttempts: 1 });
-    const hold = deferred();
-    const started = deferred();
-    const slow = queue.task("slow", async () => {
-      started.resolve();
-      await hold.promise;
-    });
+    const slow = heldTask(queue, "slow", undefined);
     await queue.enqueue(ok);
     await queue.enqueue(bad);
     await queue.cancel(await queue.enqueue(ok.with({ delay: 60_000 })));
@@ -1076,15 +1015,9 @@ describe("TaskQueue.stats()", () => {
     expect(await okWorker.processOne()).toBe(true);
     expect(await okWorker.processOne()).toBe(true);
 
-    const slowId = await queue.enqueue(slow);
-    const slowWorker = queue.worker({ tasks: [slow] });
-    await slowWorker.start();
-    try {
-      await started.promise;
-      await waitUntil(
-        async () => (await queue.getResult(slowId)).status === "running",
-        "slow task is running",
-      );
+    const slowId = await queue.enqueue(slow.task);
+    const slowWorker = queue.worker({ tasks: [slow.task] });
+    await whileHeldRunning(queue, slowWorker, slow, slowId, async () => {
       expect(await queue.stats()).toEqual({
         queued: 2,
         running: 1,
@@ -1092,10 +1025,7 @@ describe("TaskQueue.stats()", () => {
         failed: 1,
         cancelled: 1,
       });
-    } finally {
-      hold.resolve();
-      await slowWorker.stop();
-    }
+    });
   });
 });
 
@@ -1131,36 +1061,16 @@ describe("TaskQueue.cancel()", () => {
 
   test("TaskQueue.cancel() refuses a running task with InvalidStateError and lets it finish", async () => {
     const queue = newQueue();
-    const hold = deferred();
-    const started = deferred();
-    const slow = queue.task("slow", async () => {
-      started.resolve();
-      await hold.promise;
-      return "finished";
-    });
-    const id = await queue.enqueue(slow);
-    const worker = queue.worker();
-    await worker.start();
-    try {
-      await started.promise;
-      await waitUntil(
-        async () => (await queue.getResult(id)).status === "running",
-        "task is running",
-      );
+    const slow = heldTask(queue, "slow", "finished");
+    const id = await queue.enqueue(slow.task);
+    await whileHeldRunning(queue, queue.worker(), slow, id, async () => {
       const error = await rejectionOf(queue.cancel(id));
       expect(error).toBeInstanceOf(InvalidStateError);
       expect((error as InvalidStateError).code).toBe("INVALID_STATE");
       expect((error as Error).message).toContain("running");
-      hold.resolve();
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: "finished",
-        attempts: 1,
-      });
-    } finally {
-      hold.resolve();
-      await worker.stop();
-    }
+      slow.release();
+      await expectCompleted(queue, id, "finished");
+    });
   });
 
   test("TaskQueue.cancel() refuses a completed or failed task with InvalidStateError", async () => {
@@ -1184,12 +1094,7 @@ describe("TaskQueue.cancel()", () => {
     }
   });
 
-  test("TaskQueue.cancel() throws TaskNotFoundError for an unknown id", async () => {
-    const queue = newQueue();
-    expect(await rejectionOf(queue.cancel(404))).toBeInstanceOf(
-      TaskNotFoundError,
-    );
-  });
+  testUnknownId("cancel", (queue) => queue.cancel(404));
 });
 
 describe("TaskQueue.requeue()", () => {
@@ -1222,11 +1127,7 @@ describe("TaskQueue.requeue()", () => {
 
     fail = false;
     expect(await worker.processOne()).toBe(true);
-    expect(await queue.getResult(id)).toEqual({
-      status: "completed",
-      value: "up",
-      attempts: 1,
-    });
+    expect(await queue.getResult(id)).toEqual(completed("up"));
   });
 
   test("TaskQueue.requeue() puts a cancelled task back in the queue", async () => {
@@ -1257,30 +1158,28 @@ describe("TaskQueue.requeue()", () => {
     expect((await queue.getResult(done)).attempts).toBe(1);
   });
 
-  test("TaskQueue.requeue() throws TaskNotFoundError for an unknown id", async () => {
-    const queue = newQueue();
-    expect(await rejectionOf(queue.requeue(31337))).toBeInstanceOf(
-      TaskNotFoundError,
-    );
-  });
+  testUnknownId("requeue", (queue) => queue.requeue(31337));
 });
 
 describe("TaskQueue.prune()", () => {
   /** Counts history rows of `ids` straight from the file. */
   function historyRows(path: string, ids: readonly number[]): number {
-    const db = new Database(path, { readonly: true });
-    try {
-      const placeholders = ids.map(() => "?").join(", ");
-      const row = db.query(
-        `select count(*) as n from sitq_attempts where task_id in (${placeholders})`,
-      ).get(...ids) as { n: number };
-      return row.n;
-    } finally {
-      db.close();
-    }
+    const placeholders = ids.map(() => "?").join(", ");
+    return withRaw(
+      path,
+      (db) =>
+        (db.query(
+          `select count(*) as n from sitq_attempts where task_id in (${placeholders})`,
+        ).get(...ids) as { n: number }).n,
+      { readonly: true },
+    );
   }
 
-  test("TaskQueue.prune() deletes only completed and cancelled tasks older than the cutoff by default", async () => {
+  /**
+   * A queue on a ManualClock with task "ok" and task "bad" (fails its only
+   * attempt), and one run of each, `done` and `failed`, finished at t0.
+   */
+  async function queueWithFinishedTasks() {
     const clock = new ManualClock();
     const path = tempDbPath();
     const queue = newQueue({ clock }, path);
@@ -1289,12 +1188,24 @@ describe("TaskQueue.prune()", () => {
       throw new Error("bad");
     }, { maxAttempts: 1 });
     const worker = queue.worker();
+    const done = await queue.enqueue(ok);
+    await worker.processOne();
+    const failed = await queue.enqueue(bad);
+    await worker.processOne();
+    return { clock, path, queue, ok, worker, done, failed };
+  }
 
+  test("TaskQueue.prune() deletes only completed and cancelled tasks older than the cutoff by default", async () => {
     // Finished at t0.
-    const oldDone = await queue.enqueue(ok);
-    await worker.processOne();
-    const oldFailed = await queue.enqueue(bad);
-    await worker.processOne();
+    const {
+      clock,
+      path,
+      queue,
+      ok,
+      worker,
+      done: oldDone,
+      failed: oldFailed,
+    } = await queueWithFinishedTasks();
     const oldCancelled = await queue.enqueue(ok.with({ delay: 60_000 }));
     await queue.cancel(oldCancelled);
     // Never finished.
@@ -1333,18 +1244,7 @@ describe("TaskQueue.prune()", () => {
   });
 
   test("TaskQueue.prune() deletes failed tasks and their history when asked for them", async () => {
-    const clock = new ManualClock();
-    const path = tempDbPath();
-    const queue = newQueue({ clock }, path);
-    const ok = queue.task("ok", () => "ok");
-    const bad = queue.task("bad", () => {
-      throw new Error("bad");
-    }, { maxAttempts: 1 });
-    const worker = queue.worker();
-    const done = await queue.enqueue(ok);
-    await worker.processOne();
-    const failed = await queue.enqueue(bad);
-    await worker.processOne();
+    const { clock, path, queue, done, failed } = await queueWithFinishedTasks();
     expect(historyRows(path, [failed])).toBe(1);
 
     clock.advance(1000);

@@ -15,143 +15,113 @@ import {
   TaskQueue,
   Worker,
   type WorkerEvents,
+  type WorkerOptions,
 } from "../mod.ts";
-import { deferred, ManualClock, tempDbPath, waitUntil } from "./helpers.ts";
 import {
   cleanup,
-  countingQueue,
+  completed,
+  deferred,
+  heldTask,
+  HOUR,
+  ManualClock,
   newQueue,
+  numberedArgs,
   rejectionOf,
+  tempDbPath,
   thrownBy,
-  track,
-} from "./worker_helpers.ts";
+  waitUntil,
+} from "./helpers.ts";
+import { countingQueue, track } from "./worker_helpers.ts";
 
 afterAll(cleanup);
 
-const HOUR = 3_600_000;
+/** Task "job" on `queue`, whose handler records its argument in `runs`. */
+function recordingJob<T>(queue: TaskQueue) {
+  const runs: T[] = [];
+  const job = queue.task("job", (value: T) => {
+    runs.push(value);
+  });
+  return { job, runs };
+}
 
 describe("Worker options", () => {
   const queue = newQueue();
   const noop = queue.task("noop", () => {});
   const backend = queue.backend;
+  /** A worker of task noop with `options`. */
+  const workerWith = (options: Partial<WorkerOptions>) =>
+    new Worker(backend, { tasks: [noop], ...options });
+  /** What `new Worker()` of task noop with `options` throws. */
+  const errorFor = (options: Record<string, unknown>) =>
+    thrownBy(() => workerWith(options));
 
   test("new Worker() rejects a missing backend and missing or empty tasks with TypeError", () => {
     expect(thrownBy(() => new Worker(undefined as never, { tasks: [noop] })))
       .toBeInstanceOf(TypeError);
     expect(thrownBy(() => new Worker(backend, undefined as never)))
       .toBeInstanceOf(TypeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [] })))
-      .toBeInstanceOf(TypeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: "noop" as never })))
-      .toBeInstanceOf(TypeError);
-    expect(thrownBy(() => new Worker(backend, { tasks: [{} as never] })))
-      .toBeInstanceOf(TypeError);
-    expect(() => new Worker(backend, { tasks: [noop] })).not.toThrow();
+    for (const tasks of [[], "noop", [{}]]) {
+      expect(errorFor({ tasks })).toBeInstanceOf(TypeError);
+    }
+    expect(() => workerWith({})).not.toThrow();
   });
 
   test("new Worker() rejects concurrency 0 with RangeError and non-integers with an error", () => {
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: 0 })),
-    )
-      .toBeInstanceOf(RangeError);
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], concurrency: -1 })),
-    )
-      .toBeInstanceOf(RangeError);
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], maxConcurrency: 0 })),
-    )
-      .toBeInstanceOf(RangeError);
-    const fractional = thrownBy(() =>
-      new Worker(backend, { tasks: [noop], concurrency: 1.5 })
-    );
+    for (
+      const options of [
+        { concurrency: 0 },
+        { concurrency: -1 },
+        { maxConcurrency: 0 },
+      ]
+    ) {
+      expect(errorFor(options)).toBeInstanceOf(RangeError);
+    }
+    const fractional = errorFor({ concurrency: 1.5 });
     expect(fractional instanceof TypeError || fractional instanceof RangeError)
       .toBe(true);
   });
 
   test("new Worker() accepts maxConcurrency as an alias of concurrency", () => {
-    expect(
-      new Worker(backend, { tasks: [noop], maxConcurrency: 3 }).concurrency,
-    ).toBe(3);
-    expect(new Worker(backend, { tasks: [noop], concurrency: 5 }).concurrency)
-      .toBe(5);
-    expect(
-      new Worker(backend, { tasks: [noop], concurrency: 2, maxConcurrency: 2 })
-        .concurrency,
-    )
+    expect(workerWith({ maxConcurrency: 3 }).concurrency).toBe(3);
+    expect(workerWith({ concurrency: 5 }).concurrency).toBe(5);
+    expect(workerWith({ concurrency: 2, maxConcurrency: 2 }).concurrency)
       .toBe(2);
-    expect(new Worker(backend, { tasks: [noop] }).concurrency).toBe(1);
+    expect(workerWith({}).concurrency).toBe(1);
   });
 
   test("new Worker() rejects concurrency and maxConcurrency that disagree with TypeError", () => {
-    const error = thrownBy(() =>
-      new Worker(backend, { tasks: [noop], concurrency: 2, maxConcurrency: 3 })
-    );
+    const error = errorFor({ concurrency: 2, maxConcurrency: 3 });
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toContain("maxConcurrency");
   });
 
   test("new Worker() rejects a heartbeatInterval not shorter than the leaseDuration with RangeError", () => {
-    const equal = thrownBy(() =>
-      new Worker(backend, {
-        tasks: [noop],
-        leaseDuration: 1000,
-        heartbeatInterval: 1000,
-      })
-    );
+    const equal = errorFor({ leaseDuration: 1000, heartbeatInterval: 1000 });
     expect(equal).toBeInstanceOf(RangeError);
     expect((equal as Error).message).toContain("heartbeatInterval");
-    expect(
-      thrownBy(() =>
-        new Worker(backend, {
-          tasks: [noop],
-          leaseDuration: 1000,
-          heartbeatInterval: 5000,
-        })
-      ),
-    ).toBeInstanceOf(RangeError);
-    // Against the default lease of 30 s.
-    expect(
-      thrownBy(() =>
-        new Worker(backend, { tasks: [noop], heartbeatInterval: 30_000 })
-      ),
-    )
+    expect(errorFor({ leaseDuration: 1000, heartbeatInterval: 5000 }))
       .toBeInstanceOf(RangeError);
-    expect(() =>
-      new Worker(backend, {
-        tasks: [noop],
-        leaseDuration: 1000,
-        heartbeatInterval: 999,
-      })
-    ).not.toThrow();
+    // Against the default lease of 30 s.
+    expect(errorFor({ heartbeatInterval: 30_000 })).toBeInstanceOf(RangeError);
+    expect(() => workerWith({ leaseDuration: 1000, heartbeatInterval: 999 }))
+      .not.toThrow();
   });
 
   test("new Worker() rejects unknown options, bad durations and an empty workerId", () => {
-    expect(
-      thrownBy(() =>
-        new Worker(backend, { tasks: [noop], concurency: 2 } as never)
-      ),
-    )
-      .toBeInstanceOf(TypeError);
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], pollInterval: 0 })),
-    )
-      .toBeInstanceOf(RangeError);
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], leaseDuration: -5 })),
-    )
-      .toBeInstanceOf(RangeError);
-    expect(
-      thrownBy(() => new Worker(backend, { tasks: [noop], workerId: "  " })),
-    )
-      .toBeInstanceOf(TypeError);
-    expect(new Worker(backend, { tasks: [noop], workerId: "w-1" }).id).toBe(
-      "w-1",
-    );
+    const cases: Array<[Record<string, unknown>, ErrorConstructor]> = [
+      [{ concurency: 2 }, TypeError],
+      [{ pollInterval: 0 }, RangeError],
+      [{ leaseDuration: -5 }, RangeError],
+      [{ workerId: "  " }, TypeError],
+    ];
+    for (const [options, type] of cases) {
+      expect(errorFor(options)).toBeInstanceOf(type);
+    }
+    expect(workerWith({ workerId: "w-1" }).id).toBe("w-1");
   });
 
   test("Worker.stop() rejects an unknown option and a negative timeout", () => {
-    const worker = new Worker(backend, { tasks: [noop] });
+    const worker = workerWith({});
     expect(thrownBy(() => worker.stop({ timout: 5 } as never))).toBeInstanceOf(
       TypeError,
     );
@@ -172,10 +142,7 @@ describe("Worker options", () => {
 describe("Worker lifecycle", () => {
   test("Worker.start() twice is harmless: one loop, each task runs once", async () => {
     const queue = newQueue();
-    const runs: number[] = [];
-    const job = queue.task("job", (n: number) => {
-      runs.push(n);
-    });
+    const { job, runs } = recordingJob<number>(queue);
     const worker = track(queue.worker({ concurrency: 2 }));
     await worker.start();
     await worker.start();
@@ -210,19 +177,14 @@ describe("Worker lifecycle", () => {
 
   test("Worker.start() while stop() is in progress throws InvalidStateError", async () => {
     const queue = newQueue();
-    const latch = deferred();
-    const started = deferred();
-    const job = queue.task("job", async () => {
-      started.resolve();
-      await latch.promise;
-    });
-    await queue.enqueue(job);
+    const held = heldTask(queue, "job", undefined);
+    await queue.enqueue(held.task);
     const worker = track(queue.worker());
     await worker.start();
-    await started.promise;
+    await held.started;
     const stopping = worker.stop();
     expect(await rejectionOf(worker.start())).toBeInstanceOf(InvalidStateError);
-    latch.resolve();
+    held.release();
     await stopping;
   });
 
@@ -293,11 +255,7 @@ describe("Worker lifecycle", () => {
     const [a, b] = await queue.enqueueMany(job, [[1], [2]]);
     const worker = queue.worker({ workerId: "w-one" });
     expect(await worker.processOne()).toBe(true);
-    expect(await queue.getResult(a!)).toEqual({
-      status: "completed",
-      value: 3,
-      attempts: 1,
-    });
+    expect(await queue.getResult(a!)).toEqual(completed(3));
     expect((await queue.getResult(b!)).status).toBe("queued");
     expect(await worker.processOne()).toBe(true);
     expect(await worker.processOne()).toBe(false);
@@ -314,10 +272,7 @@ describe("Worker lifecycle", () => {
     const job = queue.task("job", (n: number) => n);
     const worker = track(queue.worker({ concurrency: 3 }));
     await worker.onIdle();
-    await queue.enqueueMany(
-      job,
-      Array.from({ length: 10 }, (_, n) => [n] as [number]),
-    );
+    await queue.enqueueMany(job, numberedArgs(10));
     await worker.start();
     await worker.onIdle();
     expect(await queue.stats()).toMatchObject({
@@ -383,26 +338,27 @@ describe("Worker events and stats", () => {
       attempt: 2,
       value: "second try",
     });
-    const retrying = byKind("retrying");
-    expect(retrying).toHaveLength(1);
-    expect(retrying[0]).toMatchObject({
+    /** The one event of `kind`, which must match `expected`. */
+    const onlyEvent = (kind: keyof WorkerEvents, expected: object) => {
+      const list = byKind(kind);
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject(expected);
+      return list[0]!;
+    };
+    const retrying = onlyEvent("retrying", {
       id: flakyId,
       name: "flaky",
       attempt: 1,
       error: { name: "RangeError", message: "first try fails" },
     });
-    expect(retrying[0]!.retryAt).toBeInstanceOf(Date);
-    const failed = byKind("failed");
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({
+    expect(retrying.retryAt).toBeInstanceOf(Date);
+    const failed = onlyEvent("failed", {
       id: badId,
       name: "bad",
       attempt: 1,
       error: { name: "TypeError", message: "always fails" },
     });
-    expect(typeof (failed[0]!.error as { stack?: string }).stack).toBe(
-      "string",
-    );
+    expect(typeof (failed.error as { stack?: string }).stack).toBe("string");
     for (const [, payload] of events) {
       expect((payload as { duration: number }).duration).toBeGreaterThanOrEqual(
         0,
@@ -473,10 +429,7 @@ describe("Worker claim order", () => {
   test("Worker claims by priority (high first), then run time, then enqueue order", async () => {
     const clock = new ManualClock();
     const queue = newQueue({ clock });
-    const order: string[] = [];
-    const job = queue.task("job", (label: string) => {
-      order.push(label);
-    });
+    const { job, runs: order } = recordingJob<string>(queue);
     const t = clock.now();
     // Enqueued deliberately out of the expected order.
     await queue.enqueue(job.with({ runAt: new Date(t - 1000) }), "p0-early");
@@ -516,10 +469,7 @@ describe("Worker claim order", () => {
 
   test("A running worker with concurrency 1 runs tasks in queue order", async () => {
     const queue = newQueue();
-    const order: number[] = [];
-    const job = queue.task("job", (n: number) => {
-      order.push(n);
-    });
+    const { job, runs: order } = recordingJob<number>(queue);
     await queue.enqueue(job, 1);
     await queue.enqueue(job.with({ priority: 3 }), 2);
     await queue.enqueue(job, 3);
@@ -537,10 +487,7 @@ describe("Worker and delayed tasks", () => {
   test("A delayed task is not claimed before its run time and is claimed at it (ManualClock)", async () => {
     const clock = new ManualClock();
     const queue = newQueue({ clock });
-    const runs: string[] = [];
-    const job = queue.task("job", (label: string) => {
-      runs.push(label);
-    });
+    const { job, runs } = recordingJob<string>(queue);
     const id = await queue.enqueue(job.with({ delay: 5000 }), "delayed");
     const at = await queue.enqueue(
       job.with({ runAt: new Date(clock.now() + 9000) }),
@@ -563,10 +510,7 @@ describe("Worker and delayed tasks", () => {
 
   test("A running worker leaves a task delayed by an hour alone while it runs due ones", async () => {
     const queue = newQueue();
-    const runs: string[] = [];
-    const job = queue.task("job", (label: string) => {
-      runs.push(label);
-    });
+    const { job, runs } = recordingJob<string>(queue);
     const later = await queue.enqueue(job.with({ delay: HOUR }), "later");
     const worker = track(queue.worker({ pollInterval: 20 }));
     await worker.start();

@@ -6,14 +6,16 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { type TaskContext, type TaskId, Worker } from "../mod.ts";
-import { deferred, tempDbPath, waitUntil } from "./helpers.ts";
 import {
   cleanup,
-  countingQueue,
+  completed,
+  deferred,
   newQueue,
-  statusCounts,
-  track,
-} from "./worker_helpers.ts";
+  numberedArgs,
+  tempDbPath,
+  waitUntil,
+} from "./helpers.ts";
+import { countingQueue, statusCounts, track } from "./worker_helpers.ts";
 
 afterAll(cleanup);
 
@@ -54,11 +56,7 @@ describe("Racing claimers in one process", () => {
     const result = await producer.waitForResult(id, { timeout: 10_000 });
     await Promise.all(workers.map((worker) => worker.stop()));
     expect(runs).toHaveLength(1);
-    expect(result).toEqual({
-      status: "completed",
-      value: runs[0],
-      attempts: 1,
-    });
+    expect(result).toEqual(completed(runs[0]));
     expect((await producer.getTask(id)).history).toHaveLength(1);
   });
 
@@ -66,10 +64,7 @@ describe("Racing claimers in one process", () => {
     const path = tempDbPath();
     const producer = newQueue({}, path);
     const job = producer.task("job", (_n: number) => {});
-    const ids = await producer.enqueueMany(
-      job,
-      Array.from({ length: 40 }, (_, n) => [n] as [number]),
-    );
+    const ids = await producer.enqueueMany(job, numberedArgs(40));
     const runs: number[] = [];
     const workers: Worker[] = [];
     for (let i = 0; i < 4; i++) {
@@ -100,10 +95,7 @@ describe("Concurrency limit", () => {
       await release.promise;
       running--;
     });
-    await queue.enqueueMany(
-      job,
-      Array.from({ length: 8 }, (_, n) => [n] as [number]),
-    );
+    await queue.enqueueMany(job, numberedArgs(8));
     const worker = track(queue.worker({ concurrency: 4, pollInterval: 20 }));
     try {
       await worker.start();
@@ -141,10 +133,7 @@ describe("Concurrency limit", () => {
       await release.promise;
       return "A";
     });
-    const ids = await queueA.enqueueMany(
-      job,
-      Array.from({ length: 6 }, (_, n) => [n] as [number]),
-    );
+    const ids = await queueA.enqueueMany(job, numberedArgs(6));
     const a = track(
       queueA.worker({ workerId: "w-a", concurrency: 2, pollInterval: 20 }),
     );
@@ -205,10 +194,7 @@ describe("Concurrency limit", () => {
       await latch.promise;
       running--;
     });
-    await queue.enqueueMany(
-      job,
-      Array.from({ length: 6 }, (_, n) => [n] as [number]),
-    );
+    await queue.enqueueMany(job, numberedArgs(6));
     const worker = track(queue.worker({ concurrency: 3, pollInterval: 20 }));
     await worker.start();
     try {

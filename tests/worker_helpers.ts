@@ -1,27 +1,24 @@
 /**
- * Shared by the worker engine's tests (tests/worker_*.test.ts): queues and
- * workers that are cleaned up after a file's tests, an instrumented backend
- * that counts loop steps, and child processes whose output can be awaited.
+ * Shared by the worker engine's tests (tests/worker_*.test.ts): workers and
+ * child processes ended by `cleanup()` of tests/helpers.ts after a file's
+ * tests, an instrumented backend that counts loop steps, and child processes
+ * whose output can be awaited.
  *
  * @module
  */
-import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  SQLiteBackend,
-  type SQLiteBackendOptions,
-  TaskQueue,
-  type TaskQueueOptions,
-  type Worker,
-} from "../mod.ts";
+import { SQLiteBackend, TaskQueue, type Worker } from "../mod.ts";
 import type { ClaimRequest, Settlement } from "../lib/storage/backend.ts";
 import {
   BIN,
-  cleanupTempDirs,
+  closeLater,
+  type NewQueueOptions,
   ROOT,
   tempDbPath,
+  tempDir,
   waitUntil,
+  withRaw,
 } from "./helpers.ts";
 
 /**
@@ -61,88 +58,33 @@ export class CountingBackend extends SQLiteBackend {
   }
 }
 
-const queues: TaskQueue[] = [];
-const workers: Worker[] = [];
-const children: Child[] = [];
-
-/** A queue on `path` (a fresh file by default), closed by {@linkcode cleanup}. */
-export function newQueue(
-  options: TaskQueueOptions & { backend?: SQLiteBackendOptions } = {},
-  path: string = tempDbPath(),
-): TaskQueue {
-  const { backend, ...queueOptions } = options;
-  const queue = new TaskQueue(new SQLiteBackend(path, backend), queueOptions);
-  queues.push(queue);
-  return queue;
-}
-
-/** A queue on a {@linkcode CountingBackend}, closed by {@linkcode cleanup}. */
+/** A queue on a {@linkcode CountingBackend}, closed by `cleanup()`. */
 export function countingQueue(
-  options: TaskQueueOptions & { backend?: SQLiteBackendOptions } = {},
+  options: NewQueueOptions = {},
   path: string = tempDbPath(),
 ): { queue: TaskQueue; backend: CountingBackend } {
   const { backend: backendOptions, ...queueOptions } = options;
   const backend = new CountingBackend(path, backendOptions);
-  const queue = new TaskQueue(backend, queueOptions);
-  queues.push(queue);
+  const queue = closeLater(new TaskQueue(backend, queueOptions));
   return { queue, backend };
 }
 
-/** Registers `worker` to be stopped by {@linkcode cleanup}; returns it. */
+/** Registers `worker` to be stopped by `cleanup()`; returns it. */
 export function track<W extends Worker>(worker: W): W {
-  workers.push(worker);
+  closeLater({ close: () => worker.stop({ timeout: 0 }) });
   return worker;
-}
-
-/**
- * Stops every tracked worker, kills every child still alive, closes every
- * queue and removes temp dirs. Call from afterAll.
- */
-export async function cleanup(): Promise<void> {
-  await Promise.all(
-    workers.splice(0).map((worker) => worker.stop({ timeout: 0 })),
-  );
-  for (const child of children.splice(0)) {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) {
-      child.proc.kill("SIGKILL");
-    }
-    await child.proc.exited;
-  }
-  for (const queue of queues.splice(0)) await queue.close();
-  cleanupTempDirs();
-}
-
-/** What `promise` rejected with; fails the test if it resolved. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
-}
-
-/** What `fn` threw; fails the test if it returned. */
-export function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
 }
 
 /** Tasks per status, read straight from the file (not through sitq). */
 export function statusCounts(path: string): Record<string, number> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const rows = db.query(
-      "select status, count(*) as n from sitq_tasks group by status",
-    ).all() as Array<{ status: string; n: number }>;
-    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
-  } finally {
-    db.close();
-  }
+  const rows = withRaw(
+    path,
+    (db) =>
+      db.query("select status, count(*) as n from sitq_tasks group by status")
+        .all() as Array<{ status: string; n: number }>,
+    { readonly: true },
+  );
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
 /** The lines of a log file written by handlers; none if it does not exist. */
@@ -173,7 +115,7 @@ async function collect(
   append(decoder.decode());
 }
 
-/** Starts `tests/fixtures/<script>` under Bun; killed by {@linkcode cleanup} if still alive. */
+/** Starts `tests/fixtures/<script>` under Bun; killed by `cleanup()` if still alive. */
 export function spawnFixture(script: string, args: string[]): Child {
   const proc = Bun.spawn([
     BIN.bun,
@@ -202,7 +144,14 @@ export function spawnFixture(script: string, args: string[]): Child {
   (child as { exited: Promise<number | null> }).exited = reading.then(() =>
     proc.exited
   );
-  children.push(child);
+  closeLater({
+    close: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGKILL");
+      }
+      await proc.exited;
+    },
+  });
   return child;
 }
 
@@ -253,4 +202,29 @@ export interface WorkerProcessConfig {
 /** Starts a worker process; it prints "ready" once its worker runs. */
 export function spawnWorker(config: WorkerProcessConfig): Child {
   return spawnFixture("worker_process.ts", [JSON.stringify(config)]);
+}
+
+/** Starts a worker process per config and waits until each prints "ready". */
+export async function spawnReadyWorkers(
+  configs: WorkerProcessConfig[],
+): Promise<Child[]> {
+  const children = configs.map(spawnWorker);
+  await Promise.all(children.map((child) => waitForOutput(child, "ready")));
+  return children;
+}
+
+/** Where a worker process keeps its things: a fresh temp dir. */
+export interface ProcessFiles {
+  /** The temp dir holding the files below. */
+  dir: string;
+  /** The database file. */
+  db: string;
+  /** The handler's run log ({@linkcode WorkerProcessConfig}.log). */
+  log: string;
+}
+
+/** A fresh temp dir with the paths of a database and a run log in it. */
+export function processFiles(): ProcessFiles {
+  const dir = tempDir();
+  return { dir, db: join(dir, "tasks.db"), log: join(dir, "runs.log") };
 }

@@ -7,24 +7,42 @@
  * database states, never on amounts of time.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { LeaseLostError, type TaskContext, type TaskId } from "../mod.ts";
-import { deferred, ManualClock, tempDir, waitUntil } from "./helpers.ts";
+import {
+  LeaseLostError,
+  type TaskContext,
+  type TaskId,
+  type TaskQueue,
+  type TaskResult,
+  type WorkerOptions,
+} from "../mod.ts";
+import {
+  cleanup,
+  completed,
+  deferred,
+  expectCompleted,
+  heldTask,
+  HOUR,
+  ManualClock,
+  newQueue,
+  numberedArgs,
+  tempDbPath,
+  waitUntil,
+} from "./helpers.ts";
 import {
   type Child,
-  cleanup,
   logLines,
-  newQueue,
+  type ProcessFiles,
+  processFiles,
   spawnFixture,
+  spawnReadyWorkers,
   spawnWorker,
   statusCounts,
   track,
   waitForOutput,
+  type WorkerProcessConfig,
 } from "./worker_helpers.ts";
 
 afterAll(cleanup);
-
-const HOUR = 3_600_000;
 
 /** Sends SIGTERM to each child and expects each to stop and exit 0. */
 async function stopAll(children: Child[]): Promise<void> {
@@ -41,33 +59,99 @@ async function stopAll(children: Child[]): Promise<void> {
   }
 }
 
+/**
+ * A queue on a fresh file with task "job" (it returns its argument), and
+ * three idle worker processes p0, p1 and p2 polling that file, all ready.
+ */
+async function queueAndThreeWorkers(
+  config: Partial<WorkerProcessConfig> = {},
+) {
+  const files = processFiles();
+  const queue = newQueue({}, files.db);
+  const job = queue.task("job", (n: number) => n);
+  await queue.backend.open();
+  const children = await spawnReadyWorkers(
+    [0, 1, 2].map((i) => ({
+      db: files.db,
+      log: files.log,
+      behaviour: "return",
+      workerId: `p${i}`,
+      pollInterval: 20,
+      ...config,
+    })),
+  );
+  return { ...files, queue, job, children };
+}
+
+/** Runs tests/fixtures/worker_enqueue.ts on `db`: `count` jobs; their ids. */
+async function enqueueInProcess(db: string, count: number): Promise<TaskId[]> {
+  const enqueue = spawnFixture("worker_enqueue.ts", [db, String(count)]);
+  expect(await enqueue.exited).toBe(0);
+  return JSON.parse(enqueue.stdout) as TaskId[];
+}
+
+/**
+ * Starts worker process "doomed", which takes the queued task and hangs in
+ * it, kills it with SIGKILL once its handler has started, and waits for it
+ * to exit. `whileHanging` runs before the kill.
+ */
+async function killMidTask(
+  files: ProcessFiles,
+  leaseDuration: number,
+  whileHanging: () => Promise<void> = async () => {},
+): Promise<Child> {
+  const doomed = spawnWorker({
+    db: files.db,
+    log: files.log,
+    behaviour: "hang",
+    workerId: "doomed",
+    leaseDuration,
+  });
+  await waitUntil(
+    () => logLines(files.log).length === 1,
+    "the doomed worker to start the task",
+  );
+  await whileHanging();
+  doomed.proc.kill("SIGKILL");
+  await doomed.exited;
+  return doomed;
+}
+
+/** Runs worker "rescuer" in this process until task `id` has ended. */
+async function rescue(
+  queue: TaskQueue,
+  id: TaskId,
+  options: Partial<WorkerOptions> = {},
+): Promise<TaskResult> {
+  const rescuer = track(
+    queue.worker({ workerId: "rescuer", pollInterval: 50, ...options }),
+  );
+  await rescuer.start();
+  const result = await queue.waitForResult(id, { timeout: 20_000 });
+  await rescuer.stop();
+  return result;
+}
+
+/** `[attempt, outcome, workerId]` of each attempt in task `id`'s history. */
+async function attemptsOf(
+  queue: TaskQueue,
+  id: TaskId,
+): Promise<Array<[number, string, string]>> {
+  return (await queue.getTask(id)).history.map((h) => [
+    h.attempt,
+    h.outcome,
+    h.workerId,
+  ]);
+}
+
 describe("Claims across processes", () => {
   test(
     "One task and three racing worker processes: it runs exactly once",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
-      const queue = newQueue({}, db);
-      const job = queue.task("job", (n: number) => n);
-      await queue.backend.open();
-      const children = [0, 1, 2].map((i) =>
-        spawnWorker({
-          db,
-          log,
-          behaviour: "return",
-          workerId: `p${i}`,
-          pollInterval: 20,
-        })
-      );
-      await Promise.all(children.map((child) => waitForOutput(child, "ready")));
+      const { log, queue, job, children } = await queueAndThreeWorkers();
       // All three are idle and polling; the task appears to all at once.
       const id = await queue.enqueue(job, 42);
-      expect(await queue.waitForResult(id, { timeout: 20_000 })).toEqual({
-        status: "completed",
-        value: 42,
-        attempts: 1,
-      });
+      await expectCompleted(queue, id, 42, { timeout: 20_000 });
       await stopAll(children);
       const lines = logLines(log);
       expect(lines).toHaveLength(1);
@@ -80,27 +164,10 @@ describe("Claims across processes", () => {
   test(
     "300 tasks over three worker processes: every task completes, each run exactly once",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
-      const queue = newQueue({}, db);
-      const job = queue.task("job", (n: number) => n);
-      await queue.backend.open();
-      const children = [0, 1, 2].map((i) =>
-        spawnWorker({
-          db,
-          log,
-          behaviour: "return",
-          workerId: `p${i}`,
-          concurrency: 4,
-          pollInterval: 20,
-        })
-      );
-      await Promise.all(children.map((child) => waitForOutput(child, "ready")));
-      const ids = await queue.enqueueMany(
-        job,
-        Array.from({ length: 300 }, (_, n) => [n] as [number]),
-      );
+      const { db, log, queue, job, children } = await queueAndThreeWorkers({
+        concurrency: 4,
+      });
+      const ids = await queue.enqueueMany(job, numberedArgs(300));
       await waitUntil(
         () => (statusCounts(db).completed ?? 0) === 300,
         "all 300 tasks to complete",
@@ -129,12 +196,8 @@ describe("Claims across processes", () => {
   test(
     "A task enqueued in process A is run in process B and read in process C",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
-      const enqueue = spawnFixture("worker_enqueue.ts", [db, "1"]);
-      expect(await enqueue.exited).toBe(0);
-      const [id] = JSON.parse(enqueue.stdout) as number[];
+      const { db, log } = processFiles();
+      const [id] = await enqueueInProcess(db, 1);
       expect(typeof id).toBe("number");
 
       const reader = spawnFixture("worker_wait_result.ts", [db, String(id)]);
@@ -162,27 +225,20 @@ describe("Claims across processes", () => {
   for (
     const [label, changePollInterval] of [
       ["the default change poll", undefined],
-      ["an hour-long change poll (so only the file watch wakes it)", 3_600_000],
+      ["an hour-long change poll (so only the file watch wakes it)", HOUR],
     ] as const
   ) {
     test(
       `An in-process worker with a one-hour pollInterval and ${label} runs a task enqueued by another process`,
       async () => {
-        const dir = tempDir();
-        const db = join(dir, "tasks.db");
+        const db = tempDbPath();
         const queue = newQueue({ backend: { changePollInterval } }, db);
         queue.task("job", (n: number) => n + 1000);
-        const worker = track(queue.worker({ pollInterval: 3_600_000 }));
+        const worker = track(queue.worker({ pollInterval: HOUR }));
         await worker.start();
         await worker.onIdle();
-        const enqueue = spawnFixture("worker_enqueue.ts", [db, "1"]);
-        expect(await enqueue.exited).toBe(0);
-        const [id] = JSON.parse(enqueue.stdout) as TaskId[];
-        expect(await queue.waitForResult(id!, { timeout: 20_000 })).toEqual({
-          status: "completed",
-          value: 1000,
-          attempts: 1,
-        });
+        const [id] = await enqueueInProcess(db, 1);
+        await expectCompleted(queue, id!, 1000, { timeout: 20_000 });
         await worker.stop();
       },
       30_000,
@@ -194,56 +250,31 @@ describe("Leases across processes", () => {
   test(
     "A worker process killed with SIGKILL mid-task: another worker completes it after the lease expires, with a lost attempt 1",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
-      const queue = newQueue({}, db);
+      const files = processFiles();
+      const queue = newQueue({}, files.db);
       const job = queue.task("job", function (this: TaskContext, n: number) {
         return `attempt ${this.attempt} of ${n} by ${this.workerId}`;
       });
       const id = await queue.enqueue(job, 9);
-      const doomed = spawnWorker({
-        db,
-        log,
-        behaviour: "hang",
-        workerId: "doomed",
-        leaseDuration: 500,
+      const doomed = await killMidTask(files, 500, async () => {
+        expect(await queue.getResult(id)).toMatchObject({
+          status: "running",
+          workerId: "doomed",
+        });
       });
-      await waitUntil(
-        () => logLines(log).length === 1,
-        "the doomed worker to start the task",
-      );
-      expect(await queue.getResult(id)).toMatchObject({
-        status: "running",
-        workerId: "doomed",
-      });
-      doomed.proc.kill("SIGKILL");
-      await doomed.exited;
       expect(doomed.proc.signalCode).toBe("SIGKILL");
 
-      const rescuer = track(
-        queue.worker({
-          workerId: "rescuer",
-          leaseDuration: 500,
-          pollInterval: 50,
-        }),
+      expect(await rescue(queue, id, { leaseDuration: 500 })).toEqual(
+        completed("attempt 2 of 9 by rescuer", 2),
       );
-      await rescuer.start();
-      expect(await queue.waitForResult(id, { timeout: 20_000 })).toEqual({
-        status: "completed",
-        value: "attempt 2 of 9 by rescuer",
-        attempts: 2,
-      });
-      await rescuer.stop();
       const record = await queue.getTask(id);
       expect(record.attempts).toBe(2);
-      expect(record.history.map((h) => [h.attempt, h.outcome, h.workerId]))
-        .toEqual([
-          [1, "lost", "doomed"],
-          [2, "completed", "rescuer"],
-        ]);
+      expect(await attemptsOf(queue, id)).toEqual([
+        [1, "lost", "doomed"],
+        [2, "completed", "rescuer"],
+      ]);
       expect(record.history[0]!.error?.name).toBe("LeaseExpiredError");
-      expect(logLines(log)).toEqual([`doomed ${id} 9`]);
+      expect(logLines(files.log)).toEqual([`doomed ${id} 9`]);
     },
     30_000,
   );
@@ -251,38 +282,19 @@ describe("Leases across processes", () => {
   test(
     "A killed worker's task on its last attempt is failed by the recovery, not run again",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
-      const queue = newQueue({}, db);
+      const files = processFiles();
+      const queue = newQueue({}, files.db);
       let runs = 0;
       const job = queue.task("job", () => {
         runs++;
       });
       const id = await queue.enqueue(job.with({ maxAttempts: 1 }));
-      const doomed = spawnWorker({
-        db,
-        log,
-        behaviour: "hang",
-        workerId: "doomed",
-        leaseDuration: 300,
-      });
-      await waitUntil(
-        () => logLines(log).length === 1,
-        "the doomed worker to start the task",
-      );
-      doomed.proc.kill("SIGKILL");
-      await doomed.exited;
-      const rescuer = track(
-        queue.worker({ workerId: "rescuer", pollInterval: 50 }),
-      );
-      await rescuer.start();
-      expect(await queue.waitForResult(id, { timeout: 20_000 })).toMatchObject({
+      await killMidTask(files, 300);
+      expect(await rescue(queue, id)).toMatchObject({
         status: "failed",
         attempts: 1,
         error: { name: "LeaseExpiredError" },
       });
-      await rescuer.stop();
       expect(runs).toBe(0);
       expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual([
         "lost",
@@ -294,9 +306,7 @@ describe("Leases across processes", () => {
   test(
     "A task that outlives its lease many times over runs once while its worker renews the lease",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const log = join(dir, "runs.log");
+      const { db, log } = processFiles();
       const leaseDuration = 400;
       const queue = newQueue({}, db);
       const started = deferred<number>();
@@ -317,15 +327,14 @@ describe("Leases across processes", () => {
       const start = await started.promise;
       // A second worker, in another process, polls the same file and would
       // take the task the moment its lease lapsed.
-      const rival = spawnWorker({
+      const [rival] = await spawnReadyWorkers([{
         db,
         log,
         behaviour: "return",
         workerId: "rival",
         leaseDuration,
         pollInterval: 20,
-      });
-      await waitForOutput(rival, "ready");
+      }]);
       try {
         await waitUntil(
           () => Date.now() > start + 4 * leaseDuration,
@@ -341,20 +350,11 @@ describe("Leases across processes", () => {
       } finally {
         release.resolve();
       }
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: "ran once",
-        attempts: 1,
-      });
+      await expectCompleted(queue, id, "ran once");
       await owner.stop();
-      await stopAll([rival]);
+      await stopAll([rival!]);
       expect(logLines(log)).toEqual([]);
-      expect(
-        (await queue.getTask(id)).history.map((
-          h,
-        ) => [h.attempt, h.outcome, h.workerId]),
-      )
-        .toEqual([[1, "completed", "owner"]]);
+      expect(await attemptsOf(queue, id)).toEqual([[1, "completed", "owner"]]);
     },
     30_000,
   );
@@ -363,26 +363,12 @@ describe("Leases across processes", () => {
     test(`A worker whose lease was taken over cannot overwrite the new owner's outcome (noticed ${noticed})`, async () => {
       // Two clocks an hour apart make worker A's lease look expired to
       // worker B at once, as if A had frozen: no waiting for an expiry.
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
+      const db = tempDbPath();
       const clockA = new ManualClock();
       const clockB = new ManualClock(clockA.now() + 2 * HOUR);
       const queueA = newQueue({ clock: clockA }, db);
-      const startedA = deferred();
-      const releaseA = deferred();
-      const returnedA = deferred();
-      const abortedA = deferred<unknown>();
-      const job = queueA.task("job", async function (this: TaskContext) {
-        this.signal.addEventListener(
-          "abort",
-          () => abortedA.resolve(this.signal.reason),
-        );
-        startedA.resolve();
-        await releaseA.promise;
-        returnedA.resolve();
-        return "from A";
-      });
-      const id = await queueA.enqueue(job);
+      const a = heldTask(queueA, "job", "from A");
+      const id = await queueA.enqueue(a.task);
       const viaHeartbeat = noticed === "by its heartbeat";
       const workerA = track(queueA.worker({
         workerId: "A",
@@ -396,7 +382,7 @@ describe("Leases across processes", () => {
       const errorsA: Error[] = [];
       workerA.on("error", ({ error }) => errorsA.push(error));
       await workerA.start();
-      await startedA.promise;
+      await a.started;
 
       // B recovers the "expired" lease and runs attempt 2, held by a latch
       // so that A's late outcome arrives while B owns the running task.
@@ -417,14 +403,14 @@ describe("Leases across processes", () => {
           workerId: "B",
         });
         if (viaHeartbeat) {
-          expect(await abortedA.promise).toBeInstanceOf(LeaseLostError);
+          expect(await a.abortReason).toBeInstanceOf(LeaseLostError);
           await waitUntil(
             () => errorsA.some((e) => e instanceof LeaseLostError),
             "A's error event",
           );
         }
-        releaseA.resolve();
-        await returnedA.promise;
+        a.release();
+        await a.returned;
         await workerA.stop(); // writes whatever A still had to write
         expect(await queueB.getResult(id)).toEqual({
           status: "running",
@@ -432,7 +418,7 @@ describe("Leases across processes", () => {
           workerId: "B",
         });
       } finally {
-        releaseA.resolve();
+        a.release();
         releaseB.resolve();
       }
       expect(await processing).toBe(true);
@@ -442,17 +428,13 @@ describe("Leases across processes", () => {
         failed: 0,
         retried: 0,
       });
-      expect(await queueA.getResult(id)).toEqual({
-        status: "completed",
-        value: "from B, attempt 2",
-        attempts: 2,
-      });
-      expect(
-        (await queueA.getTask(id)).history.map((
-          h,
-        ) => [h.attempt, h.outcome, h.workerId]),
-      )
-        .toEqual([[1, "lost", "A"], [2, "completed", "B"]]);
+      expect(await queueA.getResult(id)).toEqual(
+        completed("from B, attempt 2", 2),
+      );
+      expect(await attemptsOf(queueA, id)).toEqual([
+        [1, "lost", "A"],
+        [2, "completed", "B"],
+      ]);
     });
   }
 });

@@ -11,8 +11,17 @@ import {
   type TaskQueue,
   TaskTimeoutError,
 } from "../mod.ts";
-import { deferred, ManualClock, waitUntil } from "./helpers.ts";
-import { cleanup, countingQueue, newQueue, track } from "./worker_helpers.ts";
+import {
+  cleanup,
+  completed,
+  deferred,
+  expectCompleted,
+  heldTask,
+  ManualClock,
+  newQueue,
+  waitUntil,
+} from "./helpers.ts";
+import { countingQueue, track } from "./worker_helpers.ts";
 
 afterAll(cleanup);
 
@@ -143,11 +152,7 @@ describe("Retry budget", () => {
     const id = await queue.enqueue(task, 5);
     const worker = track(queue.worker());
     await worker.start();
-    expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-      status: "completed",
-      value: 10,
-      attempts: 2,
-    });
+    await expectCompleted(queue, id, 10, { attempts: 2 });
     await worker.stop();
     const record = await queue.getTask(id);
     expect(record.history.map((h) => [h.attempt, h.outcome, h.error?.message]))
@@ -172,15 +177,25 @@ describe("Retry budget", () => {
 });
 
 describe("Backoff", () => {
-  test("A fixed backoff of 60 s: queued at failure time + 60 s, not claimable a millisecond early", async () => {
+  /**
+   * A queue on a ManualClock with one run of an always-failing task
+   * enqueued, and a worker that is not started: run it with processOne().
+   */
+  async function failingOnClock(
+    options: { maxAttempts: number; backoff: Backoff },
+  ) {
     const clock = new ManualClock();
     const queue = newQueue({ clock });
-    const { task, runs } = alwaysFailing(queue, {
+    const { task, runs } = alwaysFailing(queue, options);
+    const id = await queue.enqueue(task);
+    return { clock, queue, runs, id, worker: queue.worker() };
+  }
+
+  test("A fixed backoff of 60 s: queued at failure time + 60 s, not claimable a millisecond early", async () => {
+    const { clock, queue, runs, id, worker } = await failingOnClock({
       maxAttempts: 3,
       backoff: { type: "fixed", delay: 60_000 },
     });
-    const id = await queue.enqueue(task);
-    const worker = queue.worker();
     const failedAt = clock.now();
     expect(await worker.processOne()).toBe(true);
     const record = await queue.getTask(id);
@@ -203,9 +218,7 @@ describe("Backoff", () => {
   });
 
   test("An exponential backoff without jitter doubles from its delay and stops at maxDelay", async () => {
-    const clock = new ManualClock();
-    const queue = newQueue({ clock });
-    const { task } = alwaysFailing(queue, {
+    const { clock, queue, id, worker } = await failingOnClock({
       maxAttempts: 6,
       backoff: {
         type: "exponential",
@@ -214,8 +227,6 @@ describe("Backoff", () => {
         jitter: false,
       },
     });
-    const id = await queue.enqueue(task);
-    const worker = queue.worker();
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 5; attempt++) {
       const failedAt = clock.now();
@@ -235,14 +246,10 @@ describe("Backoff", () => {
   });
 
   test("An exponential backoff with jitter waits between half and all of the exponential delay", async () => {
-    const clock = new ManualClock();
-    const queue = newQueue({ clock });
-    const { task } = alwaysFailing(queue, {
+    const { clock, queue, id, worker } = await failingOnClock({
       maxAttempts: 4,
       backoff: { type: "exponential", delay: 8000 },
     });
-    const id = await queue.enqueue(task);
-    const worker = queue.worker();
     for (const full of [8000, 16_000, 32_000]) {
       const failedAt = clock.now();
       expect(await worker.processOne()).toBe(true);
@@ -255,18 +262,14 @@ describe("Backoff", () => {
   });
 
   test("A function backoff gets the failed attempt's number and error, and its delay is used exactly", async () => {
-    const clock = new ManualClock();
-    const queue = newQueue({ clock });
     const calls: Array<[number, string]> = [];
-    const { task } = alwaysFailing(queue, {
+    const { clock, queue, id, worker } = await failingOnClock({
       maxAttempts: 3,
       backoff: (attempt, error) => {
         calls.push([attempt, error.message]);
         return attempt * 7_000 + 1;
       },
     });
-    const id = await queue.enqueue(task);
-    const worker = queue.worker();
     const first = clock.now();
     await worker.processOne();
     expect((await queue.getTask(id)).runAt.getTime()).toBe(first + 7_001);
@@ -284,14 +287,10 @@ describe("Backoff", () => {
   });
 
   test("A backoff function that returns nonsense retries at once rather than losing the task", async () => {
-    const clock = new ManualClock();
-    const queue = newQueue({ clock });
-    const { task, runs } = alwaysFailing(queue, {
+    const { queue, runs, id, worker } = await failingOnClock({
       maxAttempts: 2,
       backoff: () => Number.NaN,
     });
-    const id = await queue.enqueue(task);
-    const worker = queue.worker();
     expect(await worker.processOne()).toBe(true);
     expect((await queue.getResult(id)).status).toBe("queued");
     expect(await worker.processOne()).toBe(true);
@@ -433,14 +432,12 @@ describe("Timeouts", () => {
 
   test("A late completion after a timeout is ignored: the task stays failed", async () => {
     const queue = newQueue();
-    const release = deferred();
-    const returned = deferred();
-    const task = queue.task("ignores-signal", async function () {
-      await release.promise; // deaf to its signal
-      returned.resolve();
-      return "too late";
-    }, { timeout: 50, maxAttempts: 1 });
-    const id = await queue.enqueue(task);
+    // Deaf to its signal: it returns only once released.
+    const held = heldTask(queue, "ignores-signal", "too late", {
+      timeout: 50,
+      maxAttempts: 1,
+    });
+    const id = await queue.enqueue(held.task);
     const worker = track(queue.worker());
     const completed: unknown[] = [];
     worker.on("completed", (payload) => completed.push(payload));
@@ -451,9 +448,9 @@ describe("Timeouts", () => {
         "the attempt to time out",
       );
     } finally {
-      release.resolve();
+      held.release();
     }
-    await returned.promise;
+    await held.returned;
     // stop() writes whatever the worker still had to write.
     await worker.stop();
     expect(await queue.getResult(id)).toMatchObject({
@@ -488,21 +485,13 @@ describe("Timeouts", () => {
     const worker = track(queue.worker());
     await worker.start();
     try {
-      expect(await queue.waitForResult(id, { timeout: 10_000 })).toEqual({
-        status: "completed",
-        value: "second",
-        attempts: 2,
-      });
+      await expectCompleted(queue, id, "second", { attempts: 2 });
     } finally {
       releaseFirst.resolve();
     }
     await firstReturned.promise;
     await worker.stop();
-    expect(await queue.getResult(id)).toEqual({
-      status: "completed",
-      value: "second",
-      attempts: 2,
-    });
+    expect(await queue.getResult(id)).toEqual(completed("second", 2));
     expect((await queue.getTask(id)).history.map((h) => [h.attempt, h.outcome]))
       .toEqual([
         [1, "timed_out"],

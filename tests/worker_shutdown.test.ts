@@ -7,36 +7,65 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InterruptedError, type TaskContext, type TaskId } from "../mod.ts";
-import { deferred, tempDbPath, tempDir, waitUntil } from "./helpers.ts";
+import {
+  InterruptedError,
+  type TaskContext,
+  type TaskId,
+  type Worker,
+  type WorkerOptions,
+} from "../mod.ts";
 import {
   cleanup,
-  logLines,
+  completed,
+  deferred,
+  type HeldTask,
+  heldTask,
+  HOUR,
   newQueue,
-  spawnWorker,
+  numberedArgs,
+  tempDbPath,
+  waitUntil,
+} from "./helpers.ts";
+import {
+  logLines,
+  type ProcessFiles,
+  processFiles,
+  spawnReadyWorkers,
   statusCounts,
   track,
   waitForOutput,
+  type WorkerProcessConfig,
 } from "./worker_helpers.ts";
 
 afterAll(cleanup);
 
+/**
+ * Starts a worker process with `config` on `files`, enqueues task "job"
+ * with `arg` once it is ready, and waits until the handler has started it.
+ */
+async function startTaskInProcess(
+  files: ProcessFiles,
+  config: Omit<WorkerProcessConfig, "db" | "log">,
+  arg: number,
+) {
+  const [child] = await spawnReadyWorkers([
+    { db: files.db, log: files.log, ...config },
+  ]);
+  const queue = newQueue({}, files.db);
+  const job = queue.task("job", (n: number) => n);
+  const id = await queue.enqueue(job, arg);
+  await waitUntil(() => logLines(files.log).length === 1, "the task to start");
+  return { child: child!, queue, id };
+}
+
 describe("Worker.stop() with running tasks", () => {
   test("stop() does not resolve while a handler runs, and resolves once it finishes", async () => {
     const queue = newQueue();
-    const release = deferred();
-    const started = deferred();
-    let aborted = false;
-    const job = queue.task("job", async function (this: TaskContext) {
-      this.signal.addEventListener("abort", () => aborted = true);
-      started.resolve();
-      await release.promise;
-      return "finished";
-    });
-    const id = await queue.enqueue(job);
+    const held = heldTask(queue, "job", "finished");
+    const id = await queue.enqueue(held.task);
     const worker = track(queue.worker({ pollInterval: 20 }));
     await worker.start();
-    await started.promise;
+    await held.started;
 
     let stopped = false;
     const stopping = worker.stop({ timeout: 60_000 }).then(() =>
@@ -50,15 +79,11 @@ describe("Worker.stop() with running tasks", () => {
     await Promise.resolve();
     expect(stopped).toBe(false);
     expect(worker.running).toBe(true);
-    release.resolve();
+    held.release();
     await stopping;
     expect(stopped).toBe(true);
-    expect(aborted).toBe(false);
-    expect(await queue.getResult(id)).toEqual({
-      status: "completed",
-      value: "finished",
-      attempts: 1,
-    });
+    expect(held.wasAborted()).toBe(false);
+    expect(await queue.getResult(id)).toEqual(completed("finished"));
     expect(worker.stats()).toMatchObject({ completed: 1, running: false });
   });
 
@@ -71,10 +96,7 @@ describe("Worker.stop() with running tasks", () => {
       latches.set(n, latch);
       await latch.promise;
     });
-    const ids = await queue.enqueueMany(
-      job,
-      Array.from({ length: 5 }, (_, n) => [n] as [number]),
-    );
+    const ids = await queue.enqueueMany(job, numberedArgs(5));
     const worker = track(queue.worker({ concurrency: 2, pollInterval: 20 }));
     await worker.start();
     await waitUntil(() => latches.size === 2, "two tasks to start");
@@ -213,46 +235,37 @@ describe("Worker.stop() with running tasks", () => {
     }
   });
 
-  test("stop({ timeout: 0 }) aborts running handlers at once", async () => {
+  /**
+   * Starts a worker with `options` on a task whose handler never returns,
+   * stops it with `stop` once the handler runs, and expects the task queued
+   * again with its attempt not counted. Returns the handler.
+   */
+  async function stopMidTask(
+    options: Partial<WorkerOptions>,
+    stop: (worker: Worker) => Promise<void>,
+  ): Promise<HeldTask<undefined>> {
     const queue = newQueue();
-    const started = deferred();
-    const aborted = deferred<unknown>();
-    const job = queue.task("job", async function (this: TaskContext) {
-      this.signal.addEventListener(
-        "abort",
-        () => aborted.resolve(this.signal.reason),
-      );
-      started.resolve();
-      await new Promise(() => {}); // never settles by itself
-    });
-    const id = await queue.enqueue(job);
-    const worker = track(queue.worker());
+    const held = heldTask(queue, "job", undefined); // never released
+    const id = await queue.enqueue(held.task);
+    const worker = track(queue.worker(options));
     await worker.start();
-    await started.promise;
-    await worker.stop({ timeout: 0 });
-    expect(await aborted.promise).toBeInstanceOf(InterruptedError);
+    await held.started;
+    await stop(worker);
     expect(await queue.getResult(id)).toMatchObject({
       status: "queued",
       attempts: 0,
     });
+    return held;
+  }
+
+  test("stop({ timeout: 0 }) aborts running handlers at once", async () => {
+    const held = await stopMidTask({}, (worker) => worker.stop({ timeout: 0 }));
+    expect(await held.abortReason).toBeInstanceOf(InterruptedError);
   });
 
   test("A worker's shutdownTimeout option is stop()'s default deadline", async () => {
-    const queue = newQueue();
-    const started = deferred();
-    const job = queue.task("job", async () => {
-      started.resolve();
-      await new Promise(() => {});
-    });
-    const id = await queue.enqueue(job);
-    const worker = track(queue.worker({ shutdownTimeout: 50 }));
-    await worker.start();
-    await started.promise;
-    await worker.stop(); // would hang (and time the test out) on the 30 s default
-    expect(await queue.getResult(id)).toMatchObject({
-      status: "queued",
-      attempts: 0,
-    });
+    // stop() would hang (and time the test out) on the 30 s default.
+    await stopMidTask({ shutdownTimeout: 50 }, (worker) => worker.stop());
   });
 
   test("`await using` a worker stops it at the end of the scope", async () => {
@@ -275,7 +288,7 @@ describe("Worker.stop() when idle", () => {
   test("stop() right after start() with a one-hour pollInterval resolves", async () => {
     const queue = newQueue();
     queue.task("noop", () => {});
-    const worker = track(queue.worker({ pollInterval: 3_600_000 }));
+    const worker = track(queue.worker({ pollInterval: HOUR }));
     await worker.start();
     await worker.stop();
     await worker.done;
@@ -285,7 +298,7 @@ describe("Worker.stop() when idle", () => {
   test("stop() of an idle worker that has polled resolves, with a one-hour pollInterval", async () => {
     const queue = newQueue();
     const job = queue.task("job", () => {});
-    const worker = track(queue.worker({ pollInterval: 3_600_000 }));
+    const worker = track(queue.worker({ pollInterval: HOUR }));
     await worker.start();
     await queue.waitForResult(await queue.enqueue(job), { timeout: 10_000 });
     await worker.onIdle();
@@ -298,18 +311,14 @@ describe("Worker.run() in a process", () => {
   test(
     "An idle worker.run() process stops on SIGINT and exits 0 by itself",
     async () => {
-      const dir = tempDir();
-      const child = spawnWorker({
-        db: join(dir, "tasks.db"),
-        log: join(dir, "runs.log"),
-        behaviour: "return",
-        pollInterval: 3_600_000,
-      });
-      await waitForOutput(child, "ready");
-      child.proc.kill("SIGINT");
-      expect(await child.exited).toBe(0);
-      expect(child.stdout).toContain("log: shutdown signal received");
-      expect(child.stdout).toContain("stopped");
+      const { db, log } = processFiles();
+      const [child] = await spawnReadyWorkers([
+        { db, log, behaviour: "return", pollInterval: HOUR },
+      ]);
+      child!.proc.kill("SIGINT");
+      expect(await child!.exited).toBe(0);
+      expect(child!.stdout).toContain("log: shutdown signal received");
+      expect(child!.stdout).toContain("stopped");
     },
     30_000,
   );
@@ -317,24 +326,13 @@ describe("Worker.run() in a process", () => {
   test(
     "On SIGTERM, worker.run() lets a running task finish before the process exits",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const releaseFile = join(dir, "release");
-      const child = spawnWorker({
-        db,
-        log: join(dir, "runs.log"),
+      const files = processFiles();
+      const releaseFile = join(files.dir, "release");
+      const { child, queue, id } = await startTaskInProcess(files, {
         behaviour: "until-release",
         releaseFile,
         stopTimeout: 60_000,
-      });
-      await waitForOutput(child, "ready");
-      const queue = newQueue({}, db);
-      const job = queue.task("job", (n: number) => n);
-      const id = await queue.enqueue(job, 7);
-      await waitUntil(
-        () => logLines(join(dir, "runs.log")).length === 1,
-        "the task to start",
-      );
+      }, 7);
       child.proc.kill("SIGTERM");
       await waitForOutput(child, "shutdown signal received");
       // Still draining: the process is alive and the task still running.
@@ -345,11 +343,7 @@ describe("Worker.run() in a process", () => {
       expect(await child.exited).toBe(0);
       expect(child.stdout).toContain("stopped");
       expect(child.stdout).not.toContain("aborted");
-      expect(await queue.getResult(id)).toEqual({
-        status: "completed",
-        value: 7,
-        attempts: 1,
-      });
+      expect(await queue.getResult(id)).toEqual(completed(7));
     },
     30_000,
   );
@@ -357,22 +351,10 @@ describe("Worker.run() in a process", () => {
   test(
     "On SIGTERM, a task still running at the deadline is aborted and queued again before the process exits",
     async () => {
-      const dir = tempDir();
-      const db = join(dir, "tasks.db");
-      const child = spawnWorker({
-        db,
-        log: join(dir, "runs.log"),
+      const { child, queue, id } = await startTaskInProcess(processFiles(), {
         behaviour: "until-abort",
         stopTimeout: 100,
-      });
-      await waitForOutput(child, "ready");
-      const queue = newQueue({}, db);
-      const job = queue.task("job", (n: number) => n);
-      const id = await queue.enqueue(job, 1);
-      await waitUntil(
-        () => logLines(join(dir, "runs.log")).length === 1,
-        "the task to start",
-      );
+      }, 1);
       child.proc.kill("SIGTERM");
       expect(await child.exited).toBe(0);
       expect(child.stdout).toContain("aborted InterruptedError");

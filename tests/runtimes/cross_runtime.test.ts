@@ -9,9 +9,9 @@ import { cleanupTempDirs, tempDbPath } from "../helpers.ts";
 import {
   buildDist,
   COMMON_FACTS,
-  nodeConsumer,
   nodeDrivers,
   runFacts,
+  runNodeConsumer,
   sourceCommand,
 } from "./scenario_runner.ts";
 
@@ -20,12 +20,8 @@ afterAll(cleanupTempDirs);
 
 test("node enqueues, deno runs, bun reads the same file", async () => {
   const db = tempDbPath();
-  const consumer = nodeConsumer();
 
-  const enqueued = await runFacts(
-    consumer.command("enqueue", db),
-    consumer.dir,
-  );
+  const enqueued = await runNodeConsumer("enqueue", db);
   expect(enqueued.runtime).toBe("node");
   expect(await nodeDrivers()).toContain(enqueued.driver);
   expect(enqueued.ids).toEqual([1, 2, 3, 4]);

@@ -10,21 +10,16 @@ import { cleanupTempDirs, ROOT, tempDbPath } from "../helpers.ts";
 import {
   buildDist,
   expectScenarioFacts,
-  nodeConsumer,
   nodeDrivers,
   nodeMajor,
-  runFacts,
+  runNodeConsumer,
 } from "./scenario_runner.ts";
 
 beforeAll(() => buildDist(), 60_000);
 afterAll(cleanupTempDirs);
 
 test("node runs the whole scenario on the built package", async () => {
-  const consumer = nodeConsumer();
-  const facts = await runFacts(
-    consumer.command("full", tempDbPath()),
-    consumer.dir,
-  );
+  const facts = await runNodeConsumer("full", tempDbPath());
   // "sitq" resolved to the exports map's target, not to the sources.
   expect(realpathSync(fileURLToPath(facts.entry))).toBe(
     realpathSync(`${ROOT}/dist/mod.js`),

@@ -8,7 +8,7 @@
 import { expect } from "bun:test";
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, ROOT, run, tempDir } from "../helpers.ts";
+import { BIN, ROOT, run, tempDbPath, tempDir } from "../helpers.ts";
 
 /** The scenario script every runtime runs. */
 export const SCENARIO: string = join(ROOT, "tests/runtimes/scenario.mjs");
@@ -68,6 +68,20 @@ export function buildDist(): Promise<void> {
 }
 
 /**
+ * Runs the full scenario on the `.ts` sources with `runtime` (a fresh
+ * database) and asserts it loaded mod.ts and produced the common facts
+ * with `driver`.
+ */
+export async function expectSourceScenario(
+  runtime: keyof typeof sourceCommand,
+  driver: string,
+): Promise<void> {
+  const facts = await runFacts(sourceCommand[runtime]("full", tempDbPath()));
+  expect(facts.entry).toBe(`file://${ROOT}/mod.ts`);
+  expectScenarioFacts(facts, runtime, driver);
+}
+
+/**
  * Makes a directory that consumes sitq like an npm user would:
  * `node_modules/sitq` is a symlink to the repository, so the bare specifier
  * "sitq" resolves through package.json `exports` to dist/mod.js (and sitq's
@@ -99,6 +113,15 @@ export function nodeConsumer(): {
   };
 }
 
+/**
+ * Runs scenario phase `phase` on `db` with node, from a fresh
+ * {@linkcode nodeConsumer} directory; returns the facts it printed.
+ */
+export function runNodeConsumer(phase: string, db: string): Promise<Facts> {
+  const consumer = nodeConsumer();
+  return runFacts(consumer.command(phase, db), consumer.dir);
+}
+
 /** The major version of the node that {@linkcode BIN}.node runs. */
 export async function nodeMajor(): Promise<number> {
   const { stdout } = await run([BIN.node, "--version"]);
@@ -116,18 +139,24 @@ export async function nodeDrivers(): Promise<string[]> {
     : ["node:sqlite", "better-sqlite3"];
 }
 
+/**
+ * What the scenario's "describe" task reports, on the queue's own backend
+ * and on another: rich arguments and the handler's context survived.
+ */
+const DESCRIBE_FACTS = {
+  status: "completed",
+  attempts: 1,
+  whenIsDate: true,
+  when: "2024-02-29T12:30:00.000Z",
+  tagsIsMap: true,
+  tags: [["red", 1], ["blue", 2]],
+  contextAttempt: 1,
+  contextName: "describe",
+};
+
 /** The facts that must be the same on every runtime, driver aside. */
 export const COMMON_FACTS = {
-  describe: {
-    status: "completed",
-    attempts: 1,
-    whenIsDate: true,
-    when: "2024-02-29T12:30:00.000Z",
-    tagsIsMap: true,
-    tags: [["red", 1], ["blue", 2]],
-    contextAttempt: 1,
-    contextName: "describe",
-  },
+  describe: DESCRIBE_FACTS,
   squares: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100],
   gates: { values: [0, 1, 2, 3, 4, 5, 6, 7], peak: 4 },
   flaky: {
@@ -154,16 +183,7 @@ export const COMMON_FACTS = {
   worker: { completed: 19, failed: 2, retried: 1 },
   stats: { queued: 0, running: 0, completed: 19, failed: 2, cancelled: 1 },
   otherBackend: {
-    describe: {
-      status: "completed",
-      attempts: 1,
-      whenIsDate: true,
-      when: "2024-02-29T12:30:00.000Z",
-      tagsIsMap: true,
-      tags: [["red", 1], ["blue", 2]],
-      contextAttempt: 1,
-      contextName: "describe",
-    },
+    describe: DESCRIBE_FACTS,
     sameStats: true,
   },
 };

@@ -347,15 +347,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
   getAttempts(id: number): Promise<AttemptRow[]> {
     return this.#run((db) =>
       db.selectFrom("sitq_attempts")
-        .select([
-          "task_id",
-          "attempt",
-          "worker_id",
-          "started_at",
-          "finished_at",
-          "outcome",
-          "error",
-        ])
+        .select(HISTORY_COLUMNS)
         .where("task_id", "=", id).orderBy("id").execute()
     );
   }
@@ -585,6 +577,7 @@ interface SettleParams extends Record<string, unknown> {
 
 type HistoryParams = Omit<AttemptRow, "error"> & { error: string | null };
 
+/** The columns of an attempt's history row, as written and as read. */
 const HISTORY_COLUMNS = [
   "task_id",
   "attempt",

@@ -23,7 +23,8 @@ describe("Racing claimers in one process", () => {
   test("One task and five workers on five backends of one file: it runs exactly once", async () => {
     const path = tempDbPath();
     const producer = newQueue({}, path);
-    const job = producer.task("job", () => {});
+    // Only the five workers below run it; they return their worker id.
+    const job = producer.task("job", (): string => "never run here");
     const id = await producer.enqueue(job);
 
     const runs: string[] = [];
@@ -56,7 +57,7 @@ describe("Racing claimers in one process", () => {
     const result = await producer.waitForResult(id, { timeout: 10_000 });
     await Promise.all(workers.map((worker) => worker.stop()));
     expect(runs).toHaveLength(1);
-    expect(result).toEqual(completed(runs[0]));
+    expect(result).toEqual(completed(runs[0]!));
     expect((await producer.getTask(id)).history).toHaveLength(1);
   });
 
@@ -183,7 +184,7 @@ describe("Concurrency limit", () => {
 
   test("A worker with concurrency 3 keeps its slots full: a finishing task frees exactly one slot", async () => {
     const queue = newQueue();
-    const latches = new Map<number, ReturnType<typeof deferred>>();
+    const latches = new Map<number, ReturnType<typeof deferred<void>>>();
     let running = 0;
     let maxRunning = 0;
     const job = queue.task("job", async (n: number) => {

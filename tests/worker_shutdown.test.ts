@@ -90,7 +90,7 @@ describe("Worker.stop() with running tasks", () => {
   test("stop() waits for every running handler, and claims nothing more meanwhile", async () => {
     const path = tempDbPath();
     const queue = newQueue({}, path);
-    const latches = new Map<number, ReturnType<typeof deferred>>();
+    const latches = new Map<number, ReturnType<typeof deferred<void>>>();
     const job = queue.task("job", async (n: number) => {
       const latch = deferred();
       latches.set(n, latch);

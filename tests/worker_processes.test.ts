@@ -246,6 +246,52 @@ describe("Claims across processes", () => {
   }
 });
 
+describe("Results from another process", () => {
+  test(
+    "With an hour-long change poll, the backend reports each of 30 completions a worker process writes, one task at a time",
+    async () => {
+      // Claim and completion in the worker process come a millisecond apart,
+      // so the kernel often merges their write events into one: the backend
+      // must keep probing after the first commit it sees, or it would miss
+      // the completion until the (hour-long) poll. Watched through the
+      // backend's own change events, since waitForResult() also re-reads
+      // once a second and would hide a miss.
+      const { db, log } = processFiles();
+      const queue = newQueue({ backend: { changePollInterval: HOUR } }, db);
+      const job = queue.task("job", (n: number) => n);
+      await queue.backend.open();
+      const seenCompleted = new Set<number>();
+      let watching: TaskId | undefined;
+      const unsubscribe = queue.backend.subscribe((change) => {
+        const id = watching;
+        if (change.type !== "external" || id === undefined) return;
+        void queue.getResult(id).then((result) => {
+          if (result.status === "completed") seenCompleted.add(id);
+        });
+      });
+      const children = await spawnReadyWorkers([
+        { db, log, behaviour: "return", pollInterval: HOUR },
+      ]);
+      try {
+        for (let n = 0; n < 30; n++) {
+          const id = await queue.enqueue(job, n);
+          watching = id;
+          await waitUntil(
+            () => seenCompleted.has(id),
+            `a change event after task ${id} completed`,
+            { timeout: 10_000 },
+          );
+        }
+      } finally {
+        unsubscribe();
+        await stopAll(children);
+      }
+      expect(seenCompleted.size).toBe(30);
+    },
+    60_000,
+  );
+});
+
 describe("Leases across processes", () => {
   test(
     "A worker process killed with SIGKILL mid-task: another worker completes it after the lease expires, with a lost attempt 1",

@@ -42,10 +42,11 @@ export interface ChangeFeedOptions {
 // at most this much to another process's wake-up latency.
 const MIN_PROBE_GAP_MS = 2;
 // A write event comes when the log is written, which is before the commit is
-// visible: with synchronous=FULL the writer first waits for its fsync. So
-// after an event that a probe cannot yet explain, probe again at doubling
-// gaps (2, 4, ... 128 ms: about a quarter second in all) before leaving it
-// to the poll.
+// visible: with synchronous=FULL the writer first waits for its fsync. And
+// the kernel merges events that pile up unread, so one event may stand for
+// several commits. So after an event, probe again at doubling gaps (2, 4,
+// ... 128 ms: about a quarter second in all), starting over at each change
+// seen, before leaving it to the poll.
 const MAX_CHASE_GAP_MS = 128;
 
 /** Subscribers plus probes that run only while there are subscribers. */
@@ -161,8 +162,11 @@ export class ChangeFeed {
       this.#schedule(MIN_PROBE_GAP_MS);
       return;
     }
-    if (changed) {
-      this.#chaseGap = 0;
+    if (changed && this.#chaseGap > 0) {
+      // The kernel merges write events that arrive before they are read,
+      // so the commit just seen may not be the last one its event stood
+      // for: keep chasing from the shortest gap.
+      this.#chaseGap = MIN_PROBE_GAP_MS;
     } else if (this.#chaseGap > 0) {
       this.#chaseGap *= 2;
       if (this.#chaseGap > MAX_CHASE_GAP_MS) this.#chaseGap = 0;

@@ -38,6 +38,14 @@ function describeValue(value: unknown): string {
     return `a function (${value.name || "anonymous"})`;
   }
   if (typeof value === "symbol") return `a symbol (${String(value)})`;
+  if (value instanceof Date) return "an invalid Date";
+  if (
+    ArrayBuffer.isView(value) && !SUPPORTED_PROTOTYPES.has(
+      Object.getPrototypeOf(value) as object,
+    )
+  ) {
+    return `an instance of ${value.constructor.name} (copy it into a plain typed array, e.g. new Uint8Array(buffer))`;
+  }
   if (typeof value === "object" && value !== null) {
     const name = value.constructor?.name;
     return name
@@ -47,10 +55,33 @@ function describeValue(value: unknown): string {
   return typeof value;
 }
 
-function isBuiltInSupported(value: object): boolean {
-  return value instanceof Date || value instanceof RegExp ||
-    value instanceof Map || value instanceof Set || value instanceof Error ||
-    value instanceof URL || ArrayBuffer.isView(value);
+// Exactly the built-ins superjson restores as they were. Subclasses are not
+// among them: superjson would hand back the base class (a Node Buffer comes
+// back as an error, a TypeError as a plain Error), so they are refused like
+// any unregistered class. DataView is not supported by superjson at all.
+const SUPPORTED_PROTOTYPES: ReadonlySet<object> = new Set<object>([
+  Date.prototype,
+  RegExp.prototype,
+  Map.prototype,
+  Set.prototype,
+  Error.prototype,
+  URL.prototype,
+  Int8Array.prototype,
+  Uint8Array.prototype,
+  Uint8ClampedArray.prototype,
+  Int16Array.prototype,
+  Uint16Array.prototype,
+  Int32Array.prototype,
+  Uint32Array.prototype,
+  Float32Array.prototype,
+  Float64Array.prototype,
+]);
+
+function isBuiltInSupported(value: object, prototype: object | null): boolean {
+  if (prototype === null || !SUPPORTED_PROTOTYPES.has(prototype)) return false;
+  // superjson writes an invalid Date as null.
+  return prototype !== Date.prototype ||
+    !Number.isNaN((value as Date).getTime());
 }
 
 function formatPath(path: ReadonlyArray<string | number>): string {
@@ -155,22 +186,25 @@ export class SuperJsonSerializer implements Serializer {
       value.forEach((item, index) => visit(index, item));
       return plain;
     }
-    if (value instanceof Map) {
-      for (const [key, item] of value) {
+    const prototype = Object.getPrototypeOf(value) as object | null;
+    if (prototype === Map.prototype) {
+      for (const [key, item] of value as Map<unknown, unknown>) {
         visit("<key>", key);
         visit(`get(${String(key)})`, item);
       }
       return false;
     }
-    if (value instanceof Set) {
-      for (const item of value) visit("<item>", item);
+    if (prototype === Set.prototype) {
+      for (const item of value as Set<unknown>) visit("<item>", item);
       return false;
     }
-    if (isBuiltInSupported(value)) return false;
-    const prototype = Object.getPrototypeOf(value);
+    if (isBuiltInSupported(value, prototype)) return false;
     if (prototype !== Object.prototype && prototype !== null) {
+      type Registered = Parameters<
+        SuperJSON["classRegistry"]["getIdentifier"]
+      >[0];
       const registered = this.#superjson.classRegistry.getIdentifier(
-        prototype.constructor,
+        (prototype as { constructor: Registered }).constructor,
       );
       if (registered === undefined) throw this.#refuse(value, formatPath(path));
       plain = false;
@@ -185,7 +219,7 @@ export class SuperJsonSerializer implements Serializer {
     return new SerializationError(
       `Cannot serialize the value${path === "" ? "" : ` at ${path}`}: it is ${
         describeValue(value)
-      }, which would not survive storage; pass plain data (objects, arrays, Date, Map, Set, bigint) or register the class on a SuperJSON instance given to SuperJsonSerializer`,
+      }, which would not survive storage; pass plain data (objects, arrays, Date, Map, Set, bigint, Uint8Array) or register the class on a SuperJSON instance given to SuperJsonSerializer`,
     );
   }
 }
@@ -200,11 +234,13 @@ export function serializeOrThrow(
   value: unknown,
   what: string | (() => string),
 ): string {
+  const describe = () => typeof what === "function" ? what() : what;
+  let text: unknown;
   try {
-    return serializer.serialize(value);
+    text = serializer.serialize(value);
   } catch (error) {
     // Described only on failure: bulk enqueues call this once per task.
-    const description = typeof what === "function" ? what() : what;
+    const description = describe();
     if (error instanceof SerializationError) {
       throw new SerializationError(
         error.message.replace(
@@ -221,4 +257,14 @@ export function serializeOrThrow(
       { cause: error },
     );
   }
+  if (typeof text !== "string") {
+    // JSON.stringify(undefined) is undefined: storing that would make the
+    // row unreadable later, so a custom serializer must say what it means.
+    throw new SerializationError(
+      `Cannot serialize ${describe()}: the serializer returned ${
+        text === null ? "null" : typeof text
+      }, not a string; make its serialize() return text for every value (JSON.stringify(undefined) returns undefined)`,
+    );
+  }
+  return text;
 }

@@ -248,12 +248,28 @@ export function createTask<Args extends unknown[], Result>(
     runOptions: runOptions && Object.freeze({ ...runOptions }),
     with(next: RunOptions): Task<Args, Result> {
       checkRunOptions(next, name);
-      const merged = { ...runOptions, ...next };
-      // A later delay or runAt replaces an earlier one: both say when to run.
-      if (next.delay !== undefined) delete merged.runAt;
-      if (next.runAt !== undefined) delete merged.delay;
-      return createTask(name, handler, options, merged);
+      return createTask(
+        name,
+        handler,
+        options,
+        mergeRunOptions(runOptions, next),
+      );
     },
   };
   return Object.freeze(task);
+}
+
+/**
+ * `later` over `earlier`. A later `delay` or `runAt` replaces an earlier
+ * one of either kind: both say when to run.
+ */
+export function mergeRunOptions(
+  earlier: RunOptions | undefined,
+  later: RunOptions | undefined,
+): RunOptions | undefined {
+  if (later === undefined) return earlier;
+  const merged = { ...earlier, ...later };
+  if (later.delay !== undefined) delete merged.runAt;
+  if (later.runAt !== undefined) delete merged.delay;
+  return merged;
 }

@@ -22,6 +22,7 @@ import {
   checkTaskName,
   checkTaskOptions,
   createTask,
+  mergeRunOptions,
   type RunOptions,
   type Task,
   type TaskHandler,
@@ -63,7 +64,7 @@ export interface TaskQueueOptions {
 
 /** Filters and paging for {@linkcode TaskQueue.listTasks}. */
 export interface ListTasksOptions {
-  /** Only tasks in this status (or any of these). */
+  /** Only tasks in this status (or any of these; an empty list matches none). */
   status?: TaskStatus | readonly TaskStatus[];
   /** Only tasks of this name. */
   name?: string;
@@ -107,6 +108,9 @@ export interface PruneOptions {
    */
   statuses?: ReadonlyArray<"completed" | "failed" | "cancelled">;
 }
+
+/** The latest time a `Date` can hold, in ms since the epoch. */
+const MAX_DATE_MS = 8.64e15;
 
 // How often waitForResult re-reads when nothing signalled a change (only
 // matters for backends that cannot notice other processes' commits).
@@ -294,10 +298,11 @@ export class TaskQueue implements AsyncDisposable {
         `Cannot enqueue task "${task?.name}" as 'argsList' must be an array of argument lists: current value is ${typeof argsList}`,
       );
     }
-    const ids = await this.#insert(task, argsList, {
-      ...task?.runOptions,
-      ...options,
-    });
+    const ids = await this.#insert(
+      task,
+      argsList,
+      mergeRunOptions(task?.runOptions, options),
+    );
     return ids as TaskId<Result>[];
   }
 
@@ -317,6 +322,15 @@ export class TaskQueue implements AsyncDisposable {
     const now = this.clock.now();
     const runAt = runOptions?.runAt?.getTime() ??
       now + (runOptions?.delay ?? 0);
+    if (runAt > MAX_DATE_MS) {
+      // Past what a Date can hold, a run time would come back as an
+      // Invalid Date, or not at all on drivers that refuse such integers.
+      throw new RangeError(
+        `Cannot enqueue task "${name}" as its run time would be after the latest date JavaScript can represent (${
+          new Date(MAX_DATE_MS).toISOString()
+        }); use a shorter 'delay'`,
+      );
+    }
     const row = {
       name,
       priority: runOptions?.priority ?? defaults.priority ?? 0,

@@ -936,15 +936,7 @@ export class Worker implements AsyncDisposable {
       finished,
       resolveFinished,
     };
-    const previous = this.#active.get(claimed.id);
-    if (previous !== undefined && !previous.done) {
-      // This worker's own lease on the task expired (its event loop was
-      // blocked past the lease) and it claimed the task again: the older
-      // attempt is no longer ours to finish.
-      const reason = new LeaseLostError(claimed.id, this.id);
-      this.#decide(previous, undefined);
-      previous.controller.abort(reason);
-    }
+    this.#supersede(claimed.id);
     this.#active.set(claimed.id, attempt);
     if (attempt.task === undefined) {
       // Claims filter by name, so this only happens if the table was edited.
@@ -994,6 +986,36 @@ export class Worker implements AsyncDisposable {
         (error) => this.#fail(attempt, error),
       );
     return attempt;
+  }
+
+  /**
+   * This worker just claimed task `id`, so the database held it as queued:
+   * any older attempt of it here lost its lease meanwhile (an event loop
+   * blocked past the lease, say) and is no longer ours to finish. A running
+   * one is aborted; an outcome still waiting to be written is dropped, since
+   * after a requeue (attempts reset) it could otherwise match the new claim.
+   */
+  #supersede(id: number): void {
+    const previous = this.#active.get(id);
+    if (previous !== undefined && !previous.done) {
+      const reason = new LeaseLostError(id, this.id);
+      this.#decide(previous, undefined);
+      previous.controller.abort(reason);
+    }
+    const stale = this.#pending.filter((entry) =>
+      entry.attempt.claimed.id === id
+    );
+    if (stale.length === 0) return;
+    this.#pending = this.#pending.filter((entry) =>
+      entry.attempt.claimed.id !== id
+    );
+    for (const entry of stale) {
+      this.#values.delete(entry.attempt);
+      this.#logger.warn?.(
+        "dropped the unwritten outcome of an attempt superseded by a new claim",
+        { workerId: this.id, id, attempt: entry.settlement.attempt },
+      );
+    }
   }
 
   #context(attempt: Attempt): TaskContext {

@@ -13,12 +13,13 @@ interface BunStatement {
     ...params: Bindable[]
   ): { changes: number; lastInsertRowid: number | bigint };
   iterate(...params: Bindable[]): IterableIterator<unknown>;
+  finalize(): void;
 }
 
 interface BunDatabase {
   prepare(sql: string): BunStatement;
   exec(sql: string): void;
-  close(): void;
+  close(throwOnError?: boolean): void;
 }
 
 interface BunSqliteModule {
@@ -40,6 +41,8 @@ export async function openBunSqlite(path: string): Promise<NativeDatabase> {
       return { statement, reader: statement.columnNames.length > 0 };
     },
     exec: (sql) => db.exec(sql),
+    // The shim finalizes every statement it prepared first, so this closes
+    // at once and releases the file (and any lock) now, not at GC.
     close: () => db.close(),
   };
 }

@@ -60,7 +60,9 @@ export function toDatabaseError(error: unknown, path: string): unknown {
   }
   if (
     text.includes("unable to open") || text.includes("sqlite_cantopen") ||
-    text.includes("readonly database") || text.includes("sqlite_readonly")
+    text.includes("readonly database") || text.includes("sqlite_readonly") ||
+    // better-sqlite3 checks the directory itself, with its own wording.
+    text.includes("directory does not exist")
   ) {
     return new DatabaseError(
       "CANNOT_OPEN",

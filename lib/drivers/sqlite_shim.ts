@@ -20,6 +20,13 @@ export interface NativeStatement {
     ...params: Bindable[]
   ): { changes: number | bigint; lastInsertRowid: number | bigint };
   iterate(...params: Bindable[]): IterableIterator<unknown>;
+  /**
+   * Frees the statement now. Only drivers whose `close()` waits for live
+   * statements need it (bun:sqlite closes lazily until every statement is
+   * finalized, keeping the file and its write lock); others free statements
+   * themselves.
+   */
+  finalize?(): void;
 }
 
 /** A native database reduced to what the shim needs from it. */
@@ -86,8 +93,15 @@ export function createShimDatabase(
   native: NativeDatabase,
   driverName: string,
 ): ShimDatabase {
-  const cache = new Map<string, SqliteStatement>();
+  const cache = new Map<
+    string,
+    { adapted: SqliteStatement; native: NativeStatement }
+  >();
   let open = true;
+  const forgetAll = () => {
+    for (const { native } of cache.values()) native.finalize?.();
+    cache.clear();
+  };
   return {
     driverName,
     prepare(sql: string): SqliteStatement {
@@ -96,28 +110,31 @@ export function createShimDatabase(
         // Refresh recency so hot statements survive eviction.
         cache.delete(sql);
         cache.set(sql, cached);
-        return cached;
+        return cached.adapted;
       }
       const { statement, reader } = native.prepare(sql);
       const adapted = adapt(statement, reader);
       if (cache.size >= STATEMENT_CACHE_LIMIT) {
-        const oldest = cache.keys().next().value;
-        if (oldest !== undefined) cache.delete(oldest);
+        const [oldest] = cache;
+        if (oldest !== undefined) {
+          cache.delete(oldest[0]);
+          oldest[1].native.finalize?.();
+        }
       }
-      cache.set(sql, adapted);
+      cache.set(sql, { adapted, native: statement });
       return adapted;
     },
     clearStatementCache(): void {
-      cache.clear();
+      forgetAll();
     },
     exec(sql: string): void {
       // Statements prepared before a schema change can report stale column
       // counts on node:sqlite (nodejs/node#64219), so DDL clears the cache.
-      cache.clear();
+      forgetAll();
       native.exec(sql);
     },
     close(): void {
-      cache.clear();
+      forgetAll();
       if (!open) return;
       open = false;
       native.close();

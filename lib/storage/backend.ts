@@ -234,7 +234,10 @@ export interface Backend {
   requeue(id: number, now: number): Promise<TransitionResult>;
   /** Deletes tasks in `statuses` that finished before `before`; returns how many. */
   prune(statuses: readonly TaskStatus[], before: number): Promise<number>;
-  /** Calls `listener` on every {@linkcode BackendChange} until unsubscribed. */
+  /**
+   * Calls `listener` on every {@linkcode BackendChange} until unsubscribed.
+   * Errors a listener throws are ignored.
+   */
   subscribe(listener: (change: BackendChange) => void): Unsubscribe;
   /** Closes the database; idempotent. */
   close(): Promise<void>;

@@ -83,9 +83,20 @@ export class ChangeFeed {
     };
   }
 
-  /** Tells every listener about `change`. */
+  /**
+   * Tells every listener about `change`. A listener that throws is skipped:
+   * emit runs after a commit, and one listener's error must neither turn
+   * that committed write into a failure for its caller (who might retry
+   * and duplicate it) nor keep the other listeners from hearing of it.
+   */
   emit(change: BackendChange): void {
-    for (const listener of this.#listeners) listener(change);
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch {
+        // Ignored on purpose; see above.
+      }
+    }
   }
 
   /** Stops probing and watching for good, and forgets every listener. */

@@ -28,6 +28,8 @@ export function watchFile(
 ): StopWatching | undefined {
   try {
     const watcher = watch(path, { persistent: false }, () => onChange());
+    // Deno ignores `persistent: false`; unref() is what it honours.
+    (watcher as { unref?: () => unknown }).unref?.();
     let stopped = false;
     const stop = () => {
       if (stopped) return;

@@ -181,6 +181,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
     try {
       return await fn(db);
     } catch (error) {
+      // Whatever the driver says about a handle closed under this call, the
+      // caller's problem is that the backend was closed.
+      if (this.#closed) throw this.#closedError();
       throw this.#hooks.mapError(error);
     }
   }
@@ -354,9 +357,11 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Lists tasks, newest first. */
   listTasks(query: ListQuery): Promise<TaskRow[]> {
+    // An empty status list matches no task (and `in ()` is not valid SQL).
+    if (query.statuses?.length === 0) return Promise.resolve([]);
     return this.#run((db) => {
       let select = db.selectFrom("sitq_tasks").selectAll();
-      if (query.statuses !== undefined && query.statuses.length > 0) {
+      if (query.statuses !== undefined) {
         select = select.where("status", "in", query.statuses);
       }
       if (query.name !== undefined) {
@@ -455,7 +460,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
     this.#feed.close();
     const opening = this.#opening;
     if (opening !== undefined) await opening.catch(() => {});
-    await this.#db?.destroy();
+    const db = this.#db;
+    if (db !== undefined) {
+      // Let a transaction or query already running finish first: closing
+      // the handle under it would leave a half-done write, and on some
+      // drivers its lock, behind.
+      await this.#hooks.withWriteLock(() =>
+        db.connection().execute(async () => {})
+      ).catch(() => {});
+      await db.destroy();
+    }
     this.#db = undefined;
   }
 

@@ -202,8 +202,15 @@ function sqliteHooks(
             return connection.shim;
           },
           onCreateConnection: async (db) => {
-            for (const pragma of pragmas) {
-              await db.executeQuery(CompiledQuery.raw(pragma));
+            try {
+              for (const pragma of pragmas) {
+                await db.executeQuery(CompiledQuery.raw(pragma));
+              }
+            } catch (error) {
+              // Kysely forgets a connection whose setup failed, so its
+              // destroy() would not close this handle: close it here.
+              connection.shim?.close();
+              throw error;
             }
           },
         }),

@@ -3,11 +3,23 @@
  * node:sqlite is the driver.
  */
 import { afterAll, test } from "bun:test";
-import { cleanupTempDirs } from "../helpers.ts";
-import { expectSourceScenario } from "./scenario_runner.ts";
+import { cleanupTempDirs, tempDbPath } from "../helpers.ts";
+import {
+  expectExitWithoutClose,
+  expectSourceScenario,
+  runFacts,
+  sourceCommand,
+} from "./scenario_runner.ts";
 
 afterAll(cleanupTempDirs);
 
 test("deno runs the whole scenario on node:sqlite from the .ts sources", async () => {
   await expectSourceScenario("deno", "node:sqlite");
+});
+
+test("deno exits by itself when a script stops its worker but never closes the queue", async () => {
+  await expectExitWithoutClose(
+    "deno",
+    runFacts(sourceCommand.deno("noclose", tempDbPath())),
+  );
 });

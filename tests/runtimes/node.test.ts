@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { cleanupTempDirs, ROOT, tempDbPath } from "../helpers.ts";
 import {
   buildDist,
+  expectExitWithoutClose,
   expectScenarioFacts,
   nodeDrivers,
   nodeMajor,
@@ -34,4 +35,11 @@ test("the default node is Node 20, so better-sqlite3 is the driver tested", asyn
   if (process.env.SITQ_NODE !== undefined) return;
   expect(await nodeMajor()).toBe(20);
   expect(await nodeDrivers()).toEqual(["better-sqlite3"]);
+});
+
+test("node exits by itself when a script stops its worker but never closes the queue", async () => {
+  await expectExitWithoutClose(
+    "node",
+    runNodeConsumer("noclose", tempDbPath()),
+  );
 });

@@ -8,6 +8,7 @@
  * Usage: `<runtime> scenario.mjs <phase> <db path> [module specifier]`
  * - phase `full`: the whole scenario on one file;
  * - phases `enqueue`, `work`, `read`: the cross-runtime relay, one per process;
+ * - phase `noclose`: one task, then exit without closing the queue;
  * - the specifier defaults to the repository's `mod.ts` (the node suite
  *   passes `sitq` from a consumer directory).
  *
@@ -226,6 +227,14 @@ async function full(sitq) {
   const driver = backend.driverName;
   await queue.close();
 
+  // Each driver words a missing directory its own way; all must map it.
+  const missing = new SQLiteBackend("/nonexistent-sitq-dir/sub/tasks.db");
+  const missingDir = await missing.open().then(
+    () => "opened",
+    (error) => `${error.name} ${error.code}`,
+  );
+  await missing.close();
+
   return {
     driver,
     describe: describeFacts(final(describeId)),
@@ -247,6 +256,7 @@ async function full(sitq) {
       status: final(neverId).status,
       ran: probe.cancelledRan,
     },
+    missingDir,
     shutdown: {
       status: latch.status,
       attempts: latch.attempts,
@@ -327,7 +337,31 @@ async function read(sitq) {
   return { driver, ...facts };
 }
 
-const phases = { full, enqueue, work, read };
+/**
+ * Runs one task and stops the worker but never closes the queue, as a short
+ * script might: the process must still exit by itself (no timer, watch or
+ * handle of sitq's may keep it alive).
+ *
+ * @param {Sitq} sitq
+ */
+async function noclose(sitq) {
+  // The producer waits on its own backend, so it watches the file for the
+  // worker's commits; it is the one left open.
+  const backend = new sitq.SQLiteBackend(dbPath);
+  const queue = new sitq.TaskQueue(backend);
+  const { tasks } = defineTasks(queue);
+  const workerQueue = new sitq.TaskQueue(new sitq.SQLiteBackend(dbPath));
+  defineTasks(workerQueue);
+  const worker = workerQueue.worker();
+  await worker.start();
+  const id = await queue.enqueue(tasks.square, 7);
+  const result = await queue.waitForResult(id, WAIT);
+  await worker.stop();
+  await workerQueue.close();
+  return { driver: backend.driverName, result };
+}
+
+const phases = { full, enqueue, work, read, noclose };
 if (!(phase in phases) || dbPath === undefined) {
   console.error(
     `usage: scenario.mjs <${Object.keys(phases).join("|")}> <db> [specifier]`,

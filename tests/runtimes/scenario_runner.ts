@@ -172,6 +172,7 @@ export const COMMON_FACTS = {
     signalReason: "TaskTimeoutError",
   },
   cancelled: { status: "cancelled", ran: false },
+  missingDir: "DatabaseError CANNOT_OPEN",
   shutdown: {
     status: "queued",
     attempts: 0,
@@ -198,4 +199,21 @@ export function expectScenarioFacts(
     facts;
   expect({ ran, used }).toEqual({ ran: runtime, used: driver });
   expect(rest).toEqual(COMMON_FACTS);
+}
+
+/** What the `noclose` phase prints besides runtime, driver and entry. */
+export const NOCLOSE_FACTS = {
+  result: { status: "completed", value: 49, attempts: 1 },
+};
+
+/**
+ * Runs the `noclose` phase with `command` and expects the process to exit
+ * by itself, with exit code 0, having completed its task.
+ */
+export async function expectExitWithoutClose(
+  runtime: "bun" | "deno" | "node",
+  facts: Promise<Facts>,
+): Promise<void> {
+  const { runtime: ran, result } = await facts;
+  expect({ ran, result }).toEqual({ ran: runtime, ...NOCLOSE_FACTS });
 }

@@ -13,11 +13,13 @@ import type { BackendChange } from "./backend.ts";
 export type ExternalChangeProbe = () => Promise<boolean>;
 
 /**
- * Starts watching for writes to the database, calling `onWrite` for each;
- * returns a stop function, or undefined where watching is not possible.
+ * Starts watching for writes to the database, calling `onWrite` for each
+ * and `onLost` if the watch ends by itself; returns a stop function, or
+ * undefined where watching is not possible.
  */
 export type WriteWatcher = (
   onWrite: () => void,
+  onLost: () => void,
 ) => (() => void) | undefined;
 
 /** How the feed looks for other connections' commits. */
@@ -143,6 +145,13 @@ export class ChangeFeed {
     this.#schedule(Math.max(0, MIN_PROBE_GAP_MS - sinceLast));
   };
 
+  /** The watch ended: poll at the unwatched rate, and watch again soon. */
+  #onLost = (): void => {
+    this.#stopWatching = undefined;
+    this.#watchTried = false;
+    this.#schedule(this.#interval());
+  };
+
   async #poll(): Promise<void> {
     this.#clearTimer();
     if (this.#listeners.size === 0) return;
@@ -166,7 +175,7 @@ export class ChangeFeed {
     // start would go unseen until the next poll, so probe once more at once.
     if (probed && !this.#watchTried) {
       this.#watchTried = true;
-      this.#stopWatching = this.#options.watch?.(this.#onWrite);
+      this.#stopWatching = this.#options.watch?.(this.#onWrite, this.#onLost);
       if (this.#stopWatching !== undefined) this.#probeAgain = true;
     }
     if (this.#probeAgain) {

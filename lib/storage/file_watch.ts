@@ -15,19 +15,29 @@ export type StopWatching = () => void;
  * is called. Returns undefined where the file cannot be watched (missing
  * file, no permission, a file system without change events): callers must
  * keep polling as their safety net, since a watch is a hint, never proof.
+ * When the watch ends by itself (the file was removed or replaced, so its
+ * events stop, or the watcher failed), `onLost` is called once.
  *
  * The watch does not keep the process alive.
  *
  * @param path The file to watch.
  * @param onChange Called, without arguments, after each change event.
+ * @param onLost Called once if the watch ends without being stopped.
  * @returns A function that stops watching, or undefined.
  */
 export function watchFile(
   path: string,
   onChange: () => void,
+  onLost: () => void,
 ): StopWatching | undefined {
   try {
-    const watcher = watch(path, { persistent: false }, () => onChange());
+    let lost = () => {};
+    const watcher = watch(path, { persistent: false }, (event) => {
+      onChange();
+      // "rename": the watched file itself went away or was replaced; this
+      // watch sees nothing of the new one.
+      if (event === "rename") lost();
+    });
     // Deno ignores `persistent: false`; unref() is what it honours.
     (watcher as { unref?: () => unknown }).unref?.();
     let stopped = false;
@@ -40,9 +50,13 @@ export function watchFile(
         // Closing a watcher whose file vanished can throw; it is gone anyway.
       }
     };
-    // A watch that breaks (file deleted, too many watches) only loses the
-    // hint: the caller's polling goes on.
-    watcher.on("error", stop);
+    lost = () => {
+      if (stopped) return;
+      stop();
+      onLost();
+    };
+    // A watch that breaks only loses the hint: the caller's polling goes on.
+    watcher.on("error", lost);
     return stop;
   } catch {
     return undefined;

@@ -237,7 +237,8 @@ function sqliteHooks(
     // instead of a poll interval, and lets them poll rarely.
     watchWrites: memory
       ? undefined
-      : (onWrite) => watchFile(`${canonicalPath(path)}-wal`, onWrite),
+      : (onWrite, onLost) =>
+        watchFile(`${canonicalPath(path)}-wal`, onWrite, onLost),
     mapError: (error) => toDatabaseError(error, path),
     // SQLite refuses to change the safety level inside a transaction, so the
     // switch wraps it, on one connection held throughout: no other statement

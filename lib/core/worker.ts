@@ -1002,10 +1002,11 @@ export class Worker implements AsyncDisposable {
       this.#decide(previous, undefined);
       previous.controller.abort(reason);
     }
+    // Runs for every claimed task: usually nothing is pending by now.
+    if (!this.#pending.some((entry) => entry.attempt.claimed.id === id)) return;
     const stale = this.#pending.filter((entry) =>
       entry.attempt.claimed.id === id
     );
-    if (stale.length === 0) return;
     this.#pending = this.#pending.filter((entry) =>
       entry.attempt.claimed.id !== id
     );

@@ -170,6 +170,14 @@ const SITQ_SCENARIOS: Scenario[] = [
     "--n",
     `${scale.drain}`,
   ]),
+  // The longest scenario (about a minute per runtime): every one of a
+  // million tasks drained by one worker, and its memory before and after.
+  sitq("drain_all_1m_c8", "resources", "drain_batched", ({ scale }) => [
+    "--workload",
+    "long_drain",
+    "--rows",
+    `${scale.longDrainRows}`,
+  ]),
 ];
 
 /** Peer queue libraries, installed by `npm install --prefix bench`. */

@@ -27,6 +27,8 @@ export interface Scale {
   idleSeconds: number;
   /** sitq deep queue: tasks queued before timing a drain of `drain` of them. */
   deepRows: number;
+  /** sitq long run: tasks enqueued and then all drained, for memory over time. */
+  longDrainRows: number;
   /** A child process taking longer than this is killed and reported. */
   childTimeoutMs: number;
 }
@@ -43,7 +45,8 @@ export const FULL_SCALE: Scale = {
   crossLatencySamples: 100,
   idleSeconds: 5,
   deepRows: 1_000_000,
-  childTimeoutMs: 180_000,
+  longDrainRows: 1_000_000,
+  childTimeoutMs: 240_000,
 };
 
 /** The counts of `--quick`. */
@@ -58,5 +61,6 @@ export const QUICK_SCALE: Scale = {
   crossLatencySamples: 10,
   idleSeconds: 1,
   deepRows: 20_000,
+  longDrainRows: 5_000,
   childTimeoutMs: 60_000,
 };

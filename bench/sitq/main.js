@@ -6,7 +6,8 @@
  *
  * Workloads: enqueue_one, enqueue_bulk, drain (--concurrency),
  * drain_procs (--processes, --concurrency), latency_in, latency_cross
- * (--samples), idle_cpu (--seconds), deep_queue (--rows, --n).
+ * (--samples), idle_cpu (--seconds), deep_queue (--rows, --n), long_drain
+ * (--rows).
  *
  * @module
  */
@@ -25,6 +26,7 @@ import {
   enqueueOne,
   idleCpu,
   latencyInProcess,
+  longDrain,
 } from "./workloads.js";
 
 const args = parseChildArgs();
@@ -46,6 +48,7 @@ const WORKLOADS = {
   latency_cross: (o, db) => latencyCrossProcess(o, db, samples),
   idle_cpu: (o) => idleCpu(o, intArg(args, "seconds", 5)),
   deep_queue: (o) => deepQueue(o, intArg(args, "rows", 1_000_000), n),
+  long_drain: (o) => longDrain(o, intArg(args, "rows", 1_000_000)),
 };
 const run = WORKLOADS[workload];
 if (!run) throw new Error(`unknown --workload ${workload}`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { measureCpu, samplePeakRss } from "../common/resources.js";
 import { nowMs } from "../common/stats.js";
 import { wallMs } from "./load_sitq.js";
@@ -185,12 +186,7 @@ export async function idleCpu({ queue }, seconds) {
  * @returns {Promise<SitqTimed>}
  */
 export async function deepQueue({ queue, tasks }, rows, n) {
-  const chunk = 50_000;
-  const fillStart = nowMs();
-  for (let done = 0; done < rows; done += chunk) {
-    await queue.enqueueMany(tasks.noop, argsList(Math.min(chunk, rows - done)));
-  }
-  const fillSeconds = (nowMs() - fillStart) / 1000;
+  const fillSeconds = await fill(queue, tasks, rows);
   const worker = queue.worker({ concurrency: 8 });
   const rss = samplePeakRss();
   let completed = 0;
@@ -222,6 +218,65 @@ export async function deepQueue({ queue, tasks }, rows, n) {
       stats_ms: Math.round(statsMs * 10) / 10,
       stats,
     },
+  };
+}
+
+/**
+ * Enqueues `rows` no-op tasks in bulk chunks (so their argument lists can be
+ * collected as it goes); returns the seconds it took.
+ *
+ * @param {any} queue
+ * @param {{ noop: any }} tasks
+ * @param {number} rows
+ * @returns {Promise<number>}
+ */
+async function fill(queue, tasks, rows) {
+  const chunk = 50_000;
+  const start = nowMs();
+  for (let done = 0; done < rows; done += chunk) {
+    await queue.enqueueMany(tasks.noop, argsList(Math.min(chunk, rows - done)));
+  }
+  return (nowMs() - start) / 1000;
+}
+
+/** Resident memory in MB, after a full GC where the runtime offers one. */
+function settledRssMb() {
+  const g = /** @type {any} */ (globalThis);
+  g.Bun?.gc?.(true);
+  g.gc?.();
+  return Math.round(process.memoryUsage().rss / 1048576);
+}
+
+/**
+ * A long run: enqueues `rows` tasks, then one worker at concurrency 8
+ * drains every one of them. Reports the rate over the whole run and the
+ * process's memory before, at its peak and after: a leak would show as
+ * "after" growing with `rows`.
+ *
+ * @param {Opened} o
+ * @param {number} rows
+ * @returns {Promise<SitqTimed>}
+ */
+export async function longDrain({ queue, tasks }, rows) {
+  await fill(queue, tasks, rows);
+  const before = settledRssMb();
+  const worker = queue.worker({ concurrency: 8 });
+  const rss = samplePeakRss(200);
+  const start = nowMs();
+  await worker.start();
+  await worker.onIdle();
+  const seconds = (nowMs() - start) / 1000;
+  await worker.stop();
+  const { peak_rss_mb } = rss.stop();
+  const after = settledRssMb();
+  await expectStats(queue, "completed", rows);
+  return {
+    ops: rows,
+    seconds,
+    note: `all ${
+      rows.toLocaleString("en-US")
+    } drained; RSS ${before} MB before, ${peak_rss_mb} MB peak, ${after} MB after`,
+    extra: { rss_before_mb: before, peak_rss_mb, rss_after_mb: after },
   };
 }
 

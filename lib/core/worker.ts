@@ -169,6 +169,12 @@ export interface WorkerEvents {
   error: { error: Error };
 }
 
+/** An attempt's decided outcome, waiting to be written. */
+interface PendingOutcome {
+  attempt: Attempt;
+  settlement: Settlement;
+}
+
 interface Attempt {
   readonly claimed: ClaimedTask;
   readonly task: AnyTask;
@@ -319,7 +325,7 @@ export class Worker implements AsyncDisposable {
   /** Claimed attempts whose settlement is not yet written; each holds a slot. */
   readonly #active = new Map<number, Attempt>();
   /** Outcomes decided but not yet written. */
-  #pending: Array<{ attempt: Attempt; settlement: Settlement }> = [];
+  #pending: PendingOutcome[] = [];
   /** Whether the queue may hold due work this worker has not claimed. */
   /** Completed values kept until their settlement is written, for events. */
   readonly #values = new WeakMap<Attempt, unknown>();
@@ -1004,19 +1010,19 @@ export class Worker implements AsyncDisposable {
     }
     // Runs for every claimed task: usually nothing is pending by now.
     if (!this.#pending.some((entry) => entry.attempt.claimed.id === id)) return;
-    const stale = this.#pending.filter((entry) =>
-      entry.attempt.claimed.id === id
-    );
-    this.#pending = this.#pending.filter((entry) =>
-      entry.attempt.claimed.id !== id
-    );
-    for (const entry of stale) {
+    const kept: PendingOutcome[] = [];
+    for (const entry of this.#pending) {
+      if (entry.attempt.claimed.id !== id) {
+        kept.push(entry);
+        continue;
+      }
       this.#values.delete(entry.attempt);
       this.#logger.warn?.(
         "dropped the unwritten outcome of an attempt superseded by a new claim",
         { workerId: this.id, id, attempt: entry.settlement.attempt },
       );
     }
+    this.#pending = kept;
   }
 
   #context(attempt: Attempt): TaskContext {

@@ -19,7 +19,7 @@ interface BunStatement {
 interface BunDatabase {
   prepare(sql: string): BunStatement;
   exec(sql: string): void;
-  close(throwOnError?: boolean): void;
+  close(): void;
 }
 
 interface BunSqliteModule {

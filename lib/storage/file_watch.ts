@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { watch } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 
 /** Stops a watch; safe to call more than once. */
 export type StopWatching = () => void;
@@ -30,9 +30,24 @@ export function watchFile(
   onChange: () => void,
   onLost: () => void,
 ): StopWatching | undefined {
+  let watcher: FSWatcher;
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      watcher.close();
+    } catch {
+      // Closing a watcher whose file vanished can throw; it is gone anyway.
+    }
+  };
+  const lost = () => {
+    if (stopped) return;
+    stop();
+    onLost();
+  };
   try {
-    let lost = () => {};
-    const watcher = watch(path, { persistent: false }, (event) => {
+    watcher = watch(path, { persistent: false }, (event) => {
       onChange();
       // "rename": the watched file itself went away or was replaced; this
       // watch sees nothing of the new one.
@@ -40,21 +55,6 @@ export function watchFile(
     });
     // Deno ignores `persistent: false`; unref() is what it honours.
     (watcher as { unref?: () => unknown }).unref?.();
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        watcher.close();
-      } catch {
-        // Closing a watcher whose file vanished can throw; it is gone anyway.
-      }
-    };
-    lost = () => {
-      if (stopped) return;
-      stop();
-      onLost();
-    };
     // A watch that breaks only loses the hint: the caller's polling goes on.
     watcher.on("error", lost);
     return stop;

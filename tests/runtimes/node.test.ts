@@ -1,45 +1,56 @@
 /**
- * The end-to-end scenario on Node, as an npm user runs sitq: the built
- * dist/ resolved through package.json `exports` from a consumer directory.
- * Node 20 has no node:sqlite, so better-sqlite3 is the driver there.
+ * The end-to-end scenario on every Node users run (see tests/node_versions.ts),
+ * as an npm user runs sitq: the built dist/ resolved through package.json
+ * `exports` from a consumer directory. Node 20 has no node:sqlite, so
+ * better-sqlite3 is the driver there; Node 22 and 24 use node:sqlite.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cleanupTempDirs, ROOT, tempDbPath } from "../helpers.ts";
+import { cleanupTempDirs, ROOT, run, tempDbPath } from "../helpers.ts";
+import { NODE_RUNTIMES } from "../node_versions.ts";
 import {
   buildDist,
   expectExitWithoutClose,
   expectScenarioFacts,
-  nodeDrivers,
-  nodeMajor,
   runNodeConsumer,
 } from "./scenario_runner.ts";
 
 beforeAll(() => buildDist(), 60_000);
 afterAll(cleanupTempDirs);
 
-test("node runs the whole scenario on the built package", async () => {
-  const facts = await runNodeConsumer("full", tempDbPath());
-  // "sitq" resolved to the exports map's target, not to the sources.
-  expect(realpathSync(fileURLToPath(facts.entry))).toBe(
-    realpathSync(`${ROOT}/dist/mod.js`),
-  );
-  expect(await nodeDrivers()).toContain(facts.driver);
-  expectScenarioFacts(facts, "node", facts.driver);
+test("the suite runs on Node 20, 22 and 24", () => {
+  // SITQ_NODE_MAJORS narrows the list on purpose; otherwise all three.
+  if (process.env.SITQ_NODE_MAJORS !== undefined) return;
+  expect(NODE_RUNTIMES.map((node) => [node.major, node.driver])).toEqual([
+    [20, "better-sqlite3"],
+    [22, "node:sqlite"],
+    [24, "node:sqlite"],
+  ]);
 });
 
-test("the default node is Node 20, so better-sqlite3 is the driver tested", async () => {
-  // A newer node would silently test node:sqlite twice (with Deno) and
-  // better-sqlite3 never; SITQ_NODE picks another node on purpose.
-  if (process.env.SITQ_NODE !== undefined) return;
-  expect(await nodeMajor()).toBe(20);
-  expect(await nodeDrivers()).toEqual(["better-sqlite3"]);
-});
+describe.each(NODE_RUNTIMES.map((node) => [node.label, node] as const))(
+  "%s",
+  (_, node) => {
+    test("reports the expected version", async () => {
+      const { stdout } = await run([node.bin, "--version"]);
+      expect(Number(/^v(\d+)/.exec(stdout)?.[1])).toBe(node.major);
+    });
 
-test("node exits by itself when a script stops its worker but never closes the queue", async () => {
-  await expectExitWithoutClose(
-    "node",
-    runNodeConsumer("noclose", tempDbPath()),
-  );
-});
+    test("runs the whole scenario on the built package, with its driver", async () => {
+      const facts = await runNodeConsumer("full", tempDbPath(), node.bin);
+      // "sitq" resolved to the exports map's target, not to the sources.
+      expect(realpathSync(fileURLToPath(facts.entry))).toBe(
+        realpathSync(`${ROOT}/dist/mod.js`),
+      );
+      expectScenarioFacts(facts, "node", node.driver);
+    });
+
+    test("exits by itself when a script stops its worker but never closes the queue", async () => {
+      await expectExitWithoutClose(
+        "node",
+        runNodeConsumer("noclose", tempDbPath(), node.bin),
+      );
+    });
+  },
+);

@@ -89,9 +89,10 @@ export async function expectSourceScenario(
  * the link). The scenario is copied in, so its `import("sitq")` starts the
  * lookup from the consumer directory.
  *
+ * @param node The node binary that runs it.
  * @returns The directory and the command prefix that runs the scenario.
  */
-export function nodeConsumer(): {
+export function nodeConsumer(node: string = BIN.node): {
   dir: string;
   command: (...args: string[]) => string[];
 } {
@@ -109,7 +110,7 @@ export function nodeConsumer(): {
   copyFileSync(SCENARIO, join(dir, "scenario.mjs"));
   return {
     dir,
-    command: (phase, db) => [BIN.node, "scenario.mjs", phase!, db!, "sitq"],
+    command: (phase, db) => [node, "scenario.mjs", phase!, db!, "sitq"],
   };
 }
 
@@ -117,26 +118,13 @@ export function nodeConsumer(): {
  * Runs scenario phase `phase` on `db` with node, from a fresh
  * {@linkcode nodeConsumer} directory; returns the facts it printed.
  */
-export function runNodeConsumer(phase: string, db: string): Promise<Facts> {
-  const consumer = nodeConsumer();
+export function runNodeConsumer(
+  phase: string,
+  db: string,
+  node: string = BIN.node,
+): Promise<Facts> {
+  const consumer = nodeConsumer(node);
   return runFacts(consumer.command(phase, db), consumer.dir);
-}
-
-/** The major version of the node that {@linkcode BIN}.node runs. */
-export async function nodeMajor(): Promise<number> {
-  const { stdout } = await run([BIN.node, "--version"]);
-  return Number(/^v(\d+)/.exec(stdout)?.[1]);
-}
-
-/**
- * The drivers sitq may pick on that node: Node 20 and 21 have no
- * node:sqlite, so only better-sqlite3; newer ones use node:sqlite when it is
- * usable and fall back otherwise.
- */
-export async function nodeDrivers(): Promise<string[]> {
-  return (await nodeMajor()) < 22
-    ? ["better-sqlite3"]
-    : ["node:sqlite", "better-sqlite3"];
 }
 
 /**

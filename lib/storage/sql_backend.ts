@@ -22,6 +22,7 @@ import type {
   TransitionResult,
 } from "./backend.ts";
 import { ChangeFeed, type WriteWatcher } from "./change_feed.ts";
+import { macrotaskTurn } from "./macrotask_turn.ts";
 import { migrate } from "./migrations.ts";
 import { PreparedQuery, PreparedRows } from "./prepared_query.ts";
 import type { SitqSchema } from "./schema.ts";
@@ -175,6 +176,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
   }
 
   async #run<T>(fn: (db: Kysely<SitqSchema>) => Promise<T>): Promise<T> {
+    // Synchronous drivers settle every call in microtasks; see macrotask_turn.
+    const turn = macrotaskTurn();
+    if (turn !== undefined) await turn;
     await this.open();
     const db = this.#db;
     if (db === undefined || this.#closed) throw this.#closedError();

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { SQLiteBackend, TaskQueue, type Worker } from "../mod.ts";
 import type { ClaimRequest, Settlement } from "../lib/storage/backend.ts";
 import {
-  BIN,
   closeLater,
   type NewQueueOptions,
   ROOT,
@@ -20,6 +19,9 @@ import {
   waitUntil,
   withRaw,
 } from "./helpers.ts";
+import { RUNTIMES, type RuntimeTarget } from "./runtimes/matrix.ts";
+
+const BUN = RUNTIMES[0]!;
 
 /**
  * A real SQLite backend that counts the loop's calls into it, so a test can
@@ -115,17 +117,25 @@ async function collect(
   append(decoder.decode());
 }
 
-/** Starts `tests/fixtures/<script>` under Bun; killed by `cleanup()` if still alive. */
-export function spawnFixture(script: string, args: string[]): Child {
-  const proc = Bun.spawn([
-    BIN.bun,
-    join(ROOT, "tests/fixtures", script),
-    ...args,
-  ], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+/**
+ * Starts `tests/fixtures/<script>` on `runtime` (default Bun); killed by
+ * `cleanup()` if still alive. A `.mjs` fixture runs on any runtime of
+ * tests/runtimes/matrix.ts; a `.ts` one on Bun.
+ */
+export function spawnFixture(
+  script: string,
+  args: string[],
+  runtime: RuntimeTarget = BUN,
+): Child {
+  const proc = Bun.spawn(
+    runtime.command(join(ROOT, "tests/fixtures", script), ...args),
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...runtime.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const child = {
     proc,
     stdout: "",
@@ -180,7 +190,7 @@ export async function waitForOutput(
   );
 }
 
-/** Configuration of tests/fixtures/worker_process.ts. */
+/** Configuration of tests/fixtures/worker_process.mjs. */
 export interface WorkerProcessConfig {
   /** The database file. */
   db: string;
@@ -199,16 +209,23 @@ export interface WorkerProcessConfig {
   stopTimeout?: number;
 }
 
-/** Starts a worker process; it prints "ready" once its worker runs. */
-export function spawnWorker(config: WorkerProcessConfig): Child {
-  return spawnFixture("worker_process.ts", [JSON.stringify(config)]);
+/**
+ * Starts a worker process on `runtime` (default Bun); it prints "ready" once
+ * its worker runs.
+ */
+export function spawnWorker(
+  config: WorkerProcessConfig,
+  runtime: RuntimeTarget = BUN,
+): Child {
+  return spawnFixture("worker_process.mjs", [JSON.stringify(config)], runtime);
 }
 
 /** Starts a worker process per config and waits until each prints "ready". */
 export async function spawnReadyWorkers(
   configs: WorkerProcessConfig[],
+  runtime: RuntimeTarget = BUN,
 ): Promise<Child[]> {
-  const children = configs.map(spawnWorker);
+  const children = configs.map((config) => spawnWorker(config, runtime));
   await Promise.all(children.map((child) => waitForOutput(child, "ready")));
   return children;
 }

@@ -2,11 +2,13 @@
  * Workers in separate processes on one SQLite file: atomic claims under a
  * race, a backlog shared by three processes, crash recovery after SIGKILL,
  * leases renewed by a live worker, and enqueue/run/read split over three
- * processes. Children are real Bun processes (tests/fixtures/); handlers log
+ * processes. Children are real processes (tests/fixtures/): the races and
+ * crash recovery run with worker processes on every runtime and driver
+ * (Bun, Deno, Node 20, 22 and 24), the rest on Bun; handlers log
  * each run with appendFileSync, and the tests wait on files, output and
  * database states, never on amounts of time.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   LeaseLostError,
   type TaskContext,
@@ -41,7 +43,13 @@ import {
   waitForOutput,
   type WorkerProcessConfig,
 } from "./worker_helpers.ts";
+import {
+  buildDist,
+  RUNTIME_ROWS,
+  type RuntimeTarget,
+} from "./runtimes/matrix.ts";
 
+beforeAll(() => buildDist(), 60_000);
 afterAll(cleanup);
 
 /** Sends SIGTERM to each child and expects each to stop and exit 0. */
@@ -65,6 +73,7 @@ async function stopAll(children: Child[]): Promise<void> {
  */
 async function queueAndThreeWorkers(
   config: Partial<WorkerProcessConfig> = {},
+  runtime?: RuntimeTarget,
 ) {
   const files = processFiles();
   const queue = newQueue({}, files.db);
@@ -79,6 +88,7 @@ async function queueAndThreeWorkers(
       pollInterval: 20,
       ...config,
     })),
+    runtime,
   );
   return { ...files, queue, job, children };
 }
@@ -98,6 +108,7 @@ async function enqueueInProcess(db: string, count: number): Promise<TaskId[]> {
 async function killMidTask(
   files: ProcessFiles,
   leaseDuration: number,
+  runtime: RuntimeTarget,
   whileHanging: () => Promise<void> = async () => {},
 ): Promise<Child> {
   const doomed = spawnWorker({
@@ -106,7 +117,7 @@ async function killMidTask(
     behaviour: "hang",
     workerId: "doomed",
     leaseDuration,
-  });
+  }, runtime);
   await waitUntil(
     () => logLines(files.log).length === 1,
     "the doomed worker to start the task",
@@ -144,55 +155,66 @@ async function attemptsOf(
   ]);
 }
 
+// The claims and leases every runtime and driver must honour, with the
+// worker processes on Bun, Deno and each Node of tests/node_versions.ts.
+describe.each(RUNTIME_ROWS)(
+  "Claims across worker processes on %s",
+  (_, runtime) => {
+    test(
+      "One task and three racing worker processes: it runs exactly once",
+      async () => {
+        const { log, queue, job, children } = await queueAndThreeWorkers(
+          {},
+          runtime,
+        );
+        // All three are idle and polling; the task appears to all at once.
+        const id = await queue.enqueue(job, 42);
+        await expectCompleted(queue, id, 42, { timeout: 20_000 });
+        await stopAll(children);
+        const lines = logLines(log);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(`^p[012] ${id} 42$`));
+        expect((await queue.getTask(id)).history).toHaveLength(1);
+      },
+      60_000,
+    );
+
+    test(
+      "300 tasks over three worker processes: every task completes, each run exactly once",
+      async () => {
+        const { db, log, queue, job, children } = await queueAndThreeWorkers(
+          { concurrency: 4 },
+          runtime,
+        );
+        const ids = await queue.enqueueMany(job, numberedArgs(300));
+        await waitUntil(
+          () => (statusCounts(db).completed ?? 0) === 300,
+          "all 300 tasks to complete",
+          { timeout: 45_000, interval: 50 },
+        );
+        await stopAll(children);
+        const lines = logLines(log);
+        const runIds = lines.map((line) => Number(line.split(" ")[1]));
+        expect(lines).toHaveLength(300);
+        expect(new Set(runIds).size).toBe(300);
+        expect([...runIds].sort((a, b) => a - b)).toEqual(
+          [...ids].sort((a, b) => a - b),
+        );
+        expect(statusCounts(db)).toEqual({ completed: 300 });
+        // Each task's record names the worker whose log line ran it.
+        const ranBy = new Map(
+          lines.map((line) => [Number(line.split(" ")[1]), line.split(" ")[0]]),
+        );
+        for (const id of ids.slice(0, 20)) {
+          expect((await queue.getTask(id)).workerId).toBe(ranBy.get(id)!);
+        }
+      },
+      60_000,
+    );
+  },
+);
+
 describe("Claims across processes", () => {
-  test(
-    "One task and three racing worker processes: it runs exactly once",
-    async () => {
-      const { log, queue, job, children } = await queueAndThreeWorkers();
-      // All three are idle and polling; the task appears to all at once.
-      const id = await queue.enqueue(job, 42);
-      await expectCompleted(queue, id, 42, { timeout: 20_000 });
-      await stopAll(children);
-      const lines = logLines(log);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^p[012] ${id} 42$`));
-      expect((await queue.getTask(id)).history).toHaveLength(1);
-    },
-    60_000,
-  );
-
-  test(
-    "300 tasks over three worker processes: every task completes, each run exactly once",
-    async () => {
-      const { db, log, queue, job, children } = await queueAndThreeWorkers({
-        concurrency: 4,
-      });
-      const ids = await queue.enqueueMany(job, numberedArgs(300));
-      await waitUntil(
-        () => (statusCounts(db).completed ?? 0) === 300,
-        "all 300 tasks to complete",
-        { timeout: 45_000, interval: 50 },
-      );
-      await stopAll(children);
-      const lines = logLines(log);
-      const runIds = lines.map((line) => Number(line.split(" ")[1]));
-      expect(lines).toHaveLength(300);
-      expect(new Set(runIds).size).toBe(300);
-      expect([...runIds].sort((a, b) => a - b)).toEqual(
-        [...ids].sort((a, b) => a - b),
-      );
-      expect(statusCounts(db)).toEqual({ completed: 300 });
-      // Each task's record names the worker whose log line ran it.
-      const ranBy = new Map(
-        lines.map((line) => [Number(line.split(" ")[1]), line.split(" ")[0]]),
-      );
-      for (const id of ids.slice(0, 20)) {
-        expect((await queue.getTask(id)).workerId).toBe(ranBy.get(id)!);
-      }
-    },
-    60_000,
-  );
-
   test(
     "A task enqueued in process A is run in process B and read in process C",
     async () => {
@@ -292,63 +314,70 @@ describe("Results from another process", () => {
   );
 });
 
-describe("Leases across processes", () => {
-  test(
-    "A worker process killed with SIGKILL mid-task: another worker completes it after the lease expires, with a lost attempt 1",
-    async () => {
-      const files = processFiles();
-      const queue = newQueue({}, files.db);
-      const job = queue.task("job", function (this: TaskContext, n: number) {
-        return `attempt ${this.attempt} of ${n} by ${this.workerId}`;
-      });
-      const id = await queue.enqueue(job, 9);
-      const doomed = await killMidTask(files, 500, async () => {
-        expect(await queue.getResult(id)).toMatchObject({
-          status: "running",
-          workerId: "doomed",
+describe.each(RUNTIME_ROWS)(
+  "Leases across worker processes on %s",
+  (_, runtime) => {
+    test(
+      "A worker process killed with SIGKILL mid-task: another worker completes it after the lease expires, with a lost attempt 1",
+      async () => {
+        const files = processFiles();
+        const queue = newQueue({}, files.db);
+        const job = queue.task("job", function (this: TaskContext, n: number) {
+          return `attempt ${this.attempt} of ${n} by ${this.workerId}`;
         });
-      });
-      expect(doomed.proc.signalCode).toBe("SIGKILL");
+        const id = await queue.enqueue(job, 9);
+        const doomed = await killMidTask(files, 500, runtime, async () => {
+          expect(await queue.getResult(id)).toMatchObject({
+            status: "running",
+            workerId: "doomed",
+          });
+        });
+        expect(doomed.proc.signalCode).toBe("SIGKILL");
 
-      expect(await rescue(queue, id, { leaseDuration: 500 })).toEqual(
-        completed("attempt 2 of 9 by rescuer", 2),
-      );
-      const record = await queue.getTask(id);
-      expect(record.attempts).toBe(2);
-      expect(await attemptsOf(queue, id)).toEqual([
-        [1, "lost", "doomed"],
-        [2, "completed", "rescuer"],
-      ]);
-      expect(record.history[0]!.error?.name).toBe("LeaseExpiredError");
-      expect(logLines(files.log)).toEqual([`doomed ${id} 9`]);
-    },
-    30_000,
-  );
+        expect(await rescue(queue, id, { leaseDuration: 500 })).toEqual(
+          completed("attempt 2 of 9 by rescuer", 2),
+        );
+        const record = await queue.getTask(id);
+        expect(record.attempts).toBe(2);
+        expect(await attemptsOf(queue, id)).toEqual([
+          [1, "lost", "doomed"],
+          [2, "completed", "rescuer"],
+        ]);
+        expect(record.history[0]!.error?.name).toBe("LeaseExpiredError");
+        expect(logLines(files.log)).toEqual([`doomed ${id} 9`]);
+      },
+      30_000,
+    );
 
-  test(
-    "A killed worker's task on its last attempt is failed by the recovery, not run again",
-    async () => {
-      const files = processFiles();
-      const queue = newQueue({}, files.db);
-      let runs = 0;
-      const job = queue.task("job", () => {
-        runs++;
-      });
-      const id = await queue.enqueue(job.with({ maxAttempts: 1 }));
-      await killMidTask(files, 300);
-      expect(await rescue(queue, id)).toMatchObject({
-        status: "failed",
-        attempts: 1,
-        error: { name: "LeaseExpiredError" },
-      });
-      expect(runs).toBe(0);
-      expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual([
-        "lost",
-      ]);
-    },
-    30_000,
-  );
+    test(
+      "A killed worker's task on its last attempt is failed by the recovery, not run again",
+      async () => {
+        const files = processFiles();
+        const queue = newQueue({}, files.db);
+        let runs = 0;
+        const job = queue.task("job", () => {
+          runs++;
+        });
+        const id = await queue.enqueue(job.with({ maxAttempts: 1 }));
+        await killMidTask(files, 300, runtime);
+        expect(await rescue(queue, id)).toMatchObject({
+          status: "failed",
+          attempts: 1,
+          error: { name: "LeaseExpiredError" },
+        });
+        expect(runs).toBe(0);
+        expect((await queue.getTask(id)).history.map((h) => h.outcome)).toEqual(
+          [
+            "lost",
+          ],
+        );
+      },
+      30_000,
+    );
+  },
+);
 
+describe("Leases across processes", () => {
   test(
     "A task that outlives its lease many times over runs once while its worker renews the lease",
     async () => {

@@ -2,8 +2,17 @@
  * The end-to-end scenario on Deno, on the `.ts` sources with no build step:
  * node:sqlite is the driver.
  */
-import { afterAll, test } from "bun:test";
-import { cleanupTempDirs, tempDbPath } from "../helpers.ts";
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  BIN,
+  cleanupTempDirs,
+  ROOT,
+  run,
+  tempDbPath,
+  tempDir,
+} from "../helpers.ts";
 import {
   expectExitWithoutClose,
   expectSourceScenario,
@@ -23,3 +32,40 @@ test("deno exits by itself when a script stops its worker but never closes the q
     runFacts(sourceCommand.deno("noclose", tempDbPath())),
   );
 });
+
+// The README's Deno section promises that these permissions are enough.
+test.each(
+  [
+    ["a file under ./data", "data/tasks.db", [
+      "--allow-read=./data",
+      "--allow-write=./data",
+    ]],
+    [":memory:", ":memory:", []],
+  ] as const,
+)(
+  "deno runs a whole job on %s with only the permissions the README names",
+  async (_, db, permissions) => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "data"));
+    const result = await run([
+      BIN.deno,
+      "run",
+      "--no-prompt",
+      "--config",
+      join(ROOT, "deno.json"),
+      ...permissions,
+      join(ROOT, "tests/fixtures/deno_permissions.mjs"),
+      db,
+    ], { cwd: dir, timeout: 60_000 });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 0,
+      stderr: "",
+    });
+    expect(JSON.parse(result.stdout)).toEqual({
+      status: "completed",
+      value: 3,
+      attempts: 1,
+    });
+  },
+  90_000,
+);

@@ -22,13 +22,36 @@ export type SitqErrorCode =
   | "LEASE_LOST"
   | DatabaseErrorCode;
 
-/** The codes a {@linkcode DatabaseError} carries. */
+/**
+ * The codes a {@linkcode DatabaseError} carries, and what to do about each:
+ *
+ * - `DRIVER_NOT_FOUND`: this runtime has no SQLite driver sitq can use;
+ *   install `better-sqlite3` or upgrade the runtime.
+ * - `CANNOT_OPEN`: the file cannot be opened or created; check that its
+ *   directory exists and that the process may read and write it.
+ * - `NOT_A_DATABASE`: the file exists but is not an SQLite database.
+ * - `DATABASE_LOCKED`: another connection kept its lock past the busy
+ *   timeout; retry, raise `busyTimeout`, or end the long transaction.
+ * - `DATABASE_CORRUPT`: the file is damaged; restore it from a backup.
+ * - `DISK_FULL`: the disk (or the database's size limit) is full; free space
+ *   and retry. The failed write changed nothing; committed work is intact.
+ * - `READ_ONLY`: the process may only read the file, its directory or its
+ *   filesystem; give it write access.
+ * - `IO_ERROR`: the operating system failed a read or write; check the disk
+ *   and filesystem, then retry. The failed write changed nothing.
+ * - `SCHEMA_TOO_NEW`: a newer sitq wrote the database; upgrade sitq.
+ * - `CLOSED`: the backend was closed; create a new one.
+ * - `DATABASE`: any other SQLite failure; the message carries SQLite's own.
+ */
 export type DatabaseErrorCode =
   | "DRIVER_NOT_FOUND"
   | "CANNOT_OPEN"
   | "NOT_A_DATABASE"
   | "DATABASE_LOCKED"
   | "DATABASE_CORRUPT"
+  | "DISK_FULL"
+  | "READ_ONLY"
+  | "IO_ERROR"
   | "SCHEMA_TOO_NEW"
   | "CLOSED"
   | "DATABASE";
@@ -314,9 +337,10 @@ export class LeaseLostError extends SitqError {
 
 /**
  * The database could not be opened or used: a bad path, a file that is not a
- * database, a lock held too long, corruption, a schema from a newer sitq, or
- * no SQLite driver on this runtime. Nothing queued is changed when this is
- * thrown.
+ * database, a lock held too long, corruption, a full disk, a read-only file,
+ * an I/O error, a schema from a newer sitq, or no SQLite driver on this
+ * runtime; `code` says which (see {@linkcode DatabaseErrorCode}). The write
+ * that failed changed nothing, and what was committed before stays intact.
  *
  * @example
  * ```ts

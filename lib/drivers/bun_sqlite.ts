@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { closeAfterFailure, setBusyTimeout } from "./native_open.ts";
 import { importRuntimeModule } from "./runtime.ts";
 import type { Bindable, NativeDatabase } from "./sqlite_shim.ts";
 
@@ -29,12 +30,24 @@ interface BunSqliteModule {
   ) => BunDatabase;
 }
 
-/** Opens `path` with `bun:sqlite`, creating the file if needed. */
-export async function openBunSqlite(path: string): Promise<NativeDatabase> {
+/**
+ * Opens `path` with `bun:sqlite`, creating the file if needed; the busy
+ * timeout is in force before the first statement runs.
+ *
+ * @param path A file path or `":memory:"`.
+ * @param busyTimeout Milliseconds a statement waits for another
+ * connection's lock.
+ * @throws What the driver throws; no handle stays open when it does.
+ */
+export async function openBunSqlite(
+  path: string,
+  busyTimeout: number,
+): Promise<NativeDatabase> {
   const { Database } = await importRuntimeModule(
     "bun:sqlite",
   ) as BunSqliteModule;
   const db = new Database(path, { create: true, strict: true });
+  closeAfterFailure(db, () => setBusyTimeout(db, busyTimeout));
   return {
     prepare(sql) {
       const statement = db.prepare(sql);

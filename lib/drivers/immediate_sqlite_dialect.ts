@@ -7,6 +7,9 @@
  * process committed in between; `IMMEDIATE` takes the write lock up front so
  * the busy timeout applies.
  *
+ * A transaction left open by a failed rollback is ended by the next BEGIN
+ * instead of failing every write after it.
+ *
  * @module
  */
 import {
@@ -18,12 +21,28 @@ import {
   SqliteDriver,
 } from "kysely";
 
+const BEGIN = CompiledQuery.raw("begin immediate");
+
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(
     connection: DatabaseConnection,
   ): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    try {
+      await connection.executeQuery(BEGIN);
+    } catch (error) {
+      if (!isNestedBegin(error)) throw error;
+      // Transactions on this one connection never nest, so one is still
+      // open only because its rollback failed after an error: end it, or
+      // every later write fails here and the write lock stays held.
+      await connection.executeQuery(CompiledQuery.raw("rollback"));
+      await connection.executeQuery(BEGIN);
+    }
   }
+}
+
+function isNestedBegin(error: unknown): boolean {
+  return error instanceof Error &&
+    error.message.includes("cannot start a transaction within a transaction");
 }
 
 /** A `SqliteDialect` whose transactions begin immediately. */

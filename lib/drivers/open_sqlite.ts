@@ -11,8 +11,8 @@ import {
 } from "./better_sqlite3.ts";
 import { openBunSqlite } from "./bun_sqlite.ts";
 import {
+  isUsableNodeSqlite,
   type NodeSqliteModule,
-  NodeSqliteTooOldError,
   openNodeSqlite,
 } from "./node_sqlite.ts";
 import { detectRuntime, importRuntimeModule } from "./runtime.ts";
@@ -22,13 +22,27 @@ import { toDatabaseError } from "./sqlite_errors.ts";
 /** The driver names {@linkcode openSqlite} can pick. */
 export type SqliteDriverName = "bun:sqlite" | "node:sqlite" | "better-sqlite3";
 
+/** Options of {@linkcode openSqlite}. */
+export interface OpenSqliteOptions {
+  /**
+   * Milliseconds a statement waits for another connection's lock; set
+   * before the first statement runs.
+   *
+   * @default {5000}
+   */
+  busyTimeout?: number;
+}
+
 function errorCode(error: unknown): unknown {
   return typeof error === "object" && error !== null && "code" in error
     ? error.code
     : undefined;
 }
 
-async function tryNodeSqlite(path: string): Promise<ShimDatabase | undefined> {
+async function tryNodeSqlite(
+  path: string,
+  busyTimeout: number,
+): Promise<ShimDatabase | undefined> {
   let module: NodeSqliteModule;
   try {
     module = await importRuntimeModule("node:sqlite") as NodeSqliteModule;
@@ -37,18 +51,18 @@ async function tryNodeSqlite(path: string): Promise<ShimDatabase | undefined> {
     if (errorCode(error) === "ERR_UNKNOWN_BUILTIN_MODULE") return undefined;
     throw error;
   }
-  const native = openNodeSqlite(module, path);
-  try {
-    // Probe once so a node:sqlite too old for sitq falls back now, not later.
-    native.prepare("select 1");
-  } catch (error) {
-    if (error instanceof NodeSqliteTooOldError) return undefined;
-    throw error;
-  }
-  return createShimDatabase(native, "node:sqlite");
+  // Too old for sitq: fall back before any file is opened.
+  if (!isUsableNodeSqlite(module)) return undefined;
+  return createShimDatabase(
+    openNodeSqlite(module, path, busyTimeout),
+    "node:sqlite",
+  );
 }
 
-async function openBetter(path: string): Promise<ShimDatabase> {
+async function openBetter(
+  path: string,
+  busyTimeout: number,
+): Promise<ShimDatabase> {
   let module: BetterSqliteModule;
   try {
     module = await importRuntimeModule("better-sqlite3") as BetterSqliteModule;
@@ -59,15 +73,24 @@ async function openBetter(path: string): Promise<ShimDatabase> {
       { cause: error },
     );
   }
-  return createShimDatabase(openBetterSqlite3(module, path), "better-sqlite3");
+  return createShimDatabase(
+    openBetterSqlite3(module, path, busyTimeout),
+    "better-sqlite3",
+  );
 }
 
-async function openForRuntime(path: string): Promise<ShimDatabase> {
+async function openForRuntime(
+  path: string,
+  busyTimeout: number,
+): Promise<ShimDatabase> {
   switch (detectRuntime()) {
     case "bun":
-      return createShimDatabase(await openBunSqlite(path), "bun:sqlite");
+      return createShimDatabase(
+        await openBunSqlite(path, busyTimeout),
+        "bun:sqlite",
+      );
     case "deno": {
-      const database = await tryNodeSqlite(path);
+      const database = await tryNodeSqlite(path, busyTimeout);
       if (database === undefined) {
         throw new DatabaseError(
           "DRIVER_NOT_FOUND",
@@ -77,20 +100,29 @@ async function openForRuntime(path: string): Promise<ShimDatabase> {
       return database;
     }
     case "node":
-      return await tryNodeSqlite(path) ?? await openBetter(path);
+      return await tryNodeSqlite(path, busyTimeout) ??
+        await openBetter(path, busyTimeout);
   }
 }
 
 /**
- * Opens `path` with this runtime's driver, wrapped for Kysely.
+ * Opens `path` with this runtime's driver, wrapped for Kysely. The busy
+ * timeout is set before any other statement; if opening fails, no handle is
+ * left open.
  *
  * @param path A file path, or `":memory:"`.
+ * @param options The busy timeout.
  * @throws {DatabaseError} `DRIVER_NOT_FOUND` when no driver can be loaded,
- * `CANNOT_OPEN` when the file cannot be opened or created.
+ * `CANNOT_OPEN` when the file cannot be opened or created, or the code of
+ * whatever SQLite reported (see `toDatabaseError`).
  */
-export async function openSqlite(path: string): Promise<ShimDatabase> {
+export async function openSqlite(
+  path: string,
+  options: OpenSqliteOptions = {},
+): Promise<ShimDatabase> {
+  const busyTimeout = Math.round(options.busyTimeout ?? 5000);
   try {
-    return await openForRuntime(path);
+    return await openForRuntime(path, busyTimeout);
   } catch (error) {
     throw toDatabaseError(error, path);
   }

@@ -15,7 +15,10 @@ import type {
   BackendChange,
   ClaimedTask,
   ClaimRequest,
+  DueExceptQuery,
   ListQuery,
+  NameCount,
+  NameStatusCount,
   NewTaskRow,
   Settlement,
   TaskRow,
@@ -80,8 +83,20 @@ export interface SqlDialectHooks {
    * call `hasExternalChanges` now rather than at the next poll.
    */
   watchWrites?: WriteWatcher;
-  /** Turns a driver error into a `DatabaseError` where it is one. */
-  mapError(error: unknown): unknown;
+  /**
+   * Turns a driver error into a `DatabaseError` where it is one.
+   *
+   * @param context How long the failed call had run (opening included for
+   * an open), so a message can say what happened, not what might have.
+   */
+  mapError(error: unknown, context: { elapsedMs: number }): unknown;
+  /**
+   * Runs `open` (connect, set the connection up, migrate) again while it
+   * fails in a way a new try can cure, e.g. a lock that SQLite reported
+   * without waiting for it; each try gets a new connection. Absent: `open`
+   * runs once.
+   */
+  retryOpen?<T>(open: () => Promise<T>): Promise<T>;
   /** Called after migrations, before first use. */
   afterMigrate?(): void;
   /**
@@ -155,14 +170,24 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   async #openOnce(): Promise<void> {
     const hooks = this.#hooks;
-    const db = hooks.createKysely();
+    const started = performance.now();
+    const openAndMigrate = async () => {
+      const db = hooks.createKysely();
+      try {
+        await hooks.withWriteLock(() => transact(db, (trx) => migrate(trx)));
+      } catch (error) {
+        await db.destroy().catch(() => {});
+        throw error;
+      }
+      return db;
+    };
+    let db: Kysely<SitqSchema>;
     try {
-      await hooks.withWriteLock(() =>
-        db.transaction().execute((trx) => migrate(trx))
-      );
+      db = hooks.retryOpen === undefined
+        ? await openAndMigrate()
+        : await hooks.retryOpen(openAndMigrate);
     } catch (error) {
-      await db.destroy().catch(() => {});
-      throw hooks.mapError(error);
+      throw hooks.mapError(error, { elapsedMs: performance.now() - started });
     }
     hooks.afterMigrate?.();
     this.#db = db;
@@ -182,13 +207,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
     await this.open();
     const db = this.#db;
     if (db === undefined || this.#closed) throw this.#closedError();
+    const started = performance.now();
     try {
       return await fn(db);
     } catch (error) {
       // Whatever the driver says about a handle closed under this call, the
       // caller's problem is that the backend was closed.
       if (this.#closed) throw this.#closedError();
-      throw this.#hooks.mapError(error);
+      throw this.#hooks.mapError(error, {
+        elapsedMs: performance.now() - started,
+      });
     }
   }
 
@@ -206,11 +234,11 @@ export class SqlBackend implements Backend, AsyncDisposable {
     const hooks = this.#hooks;
     return this.#run((db) =>
       hooks.withWriteLock(() => {
-        const transact = (connection: Kysely<SitqSchema>) =>
-          connection.transaction().execute((trx) => fn(trx, db));
+        const write = (connection: Kysely<SitqSchema>) =>
+          transact(connection, (trx) => fn(trx, db));
         return durable || hooks.relaxedCommit === undefined
-          ? transact(db)
-          : hooks.relaxedCommit(db, transact);
+          ? write(db)
+          : hooks.relaxedCommit(db, write);
       })
     );
   }
@@ -390,6 +418,41 @@ export class SqlBackend implements Backend, AsyncDisposable {
     return counts;
   }
 
+  /** Counts tasks per name and status. */
+  async countByName(): Promise<NameStatusCount[]> {
+    const rows = await this.#run((db) =>
+      db.selectFrom("sitq_tasks")
+        .select([
+          "name",
+          "status",
+          (eb) => eb.fn.countAll<number>().as("count"),
+        ])
+        .groupBy(["name", "status"]).orderBy("name").execute()
+    );
+    return rows.map((row) => ({
+      name: row.name,
+      status: row.status,
+      count: Number(row.count),
+    }));
+  }
+
+  /** Counts due queued tasks of names outside `query.names`, reading at most `query.limit`. */
+  async countDueExcept(query: DueExceptQuery): Promise<NameCount[]> {
+    const rows = await this.#run((db) => {
+      // The literal status lets SQLite scan the claim's partial index; the
+      // limit bounds the scan when another worker's backlog matches.
+      let due = db.selectFrom("sitq_tasks").select("name")
+        .where("status", "=", QUEUED).where("run_at", "<=", query.now);
+      if (query.names.length > 0) {
+        due = due.where("name", "not in", query.names);
+      }
+      return db.selectFrom(due.limit(query.limit).as("due"))
+        .select(["due.name", (eb) => eb.fn.countAll<number>().as("count")])
+        .groupBy("due.name").orderBy("due.name").execute();
+    });
+    return rows.map((row) => ({ name: row.name, count: Number(row.count) }));
+  }
+
   /** Cancels a queued task. */
   async cancel(id: number, now: number): Promise<TransitionResult> {
     const result = await this.#write(async (trx) => {
@@ -480,6 +543,35 @@ export class SqlBackend implements Backend, AsyncDisposable {
   /** Closes the database (`await using backend = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/**
+ * Runs `fn` in a transaction on `db` and commits. When a statement or the
+ * commit fails, the transaction is rolled back and that first error is the
+ * one the caller sees. SQLite ends a transaction by itself on some failures
+ * (a full disk, an I/O error), and the rollback then fails with "no
+ * transaction is active": reported instead, that would hide why the write
+ * failed (Kysely's `transaction().execute()` reports the rollback's error).
+ */
+async function transact<T>(
+  db: Kysely<SitqSchema>,
+  fn: (trx: Transaction<SitqSchema>) => Promise<T>,
+): Promise<T> {
+  const trx = await db.startTransaction().execute();
+  try {
+    const result = await fn(trx);
+    await trx.commit().execute();
+    return result;
+  } catch (error) {
+    try {
+      await trx.rollback().execute();
+    } catch {
+      // Ended by SQLite already, or the rollback failed too: the first error
+      // says what happened. The connection is released either way, and the
+      // dialect's next BEGIN ends any transaction this left open.
+    }
+    throw error;
   }
 }
 

@@ -10,8 +10,9 @@ import { CompiledQuery, Kysely, sql } from "kysely";
 import { ImmediateSqliteDialect } from "../drivers/immediate_sqlite_dialect.ts";
 import { openSqlite } from "../drivers/open_sqlite.ts";
 import type { ShimDatabase } from "../drivers/sqlite_shim.ts";
-import { toDatabaseError } from "../drivers/sqlite_errors.ts";
+import { isLockedError, toDatabaseError } from "../drivers/sqlite_errors.ts";
 import {
+  checkInteger,
   checkKnownKeys,
   checkOptionsObject,
   checkTimerDuration,
@@ -28,12 +29,29 @@ import {
 /** Options for {@linkcode SQLiteBackend}. */
 export interface SQLiteBackendOptions extends SqlBackendOptions {
   /**
-   * How long, in milliseconds, a write waits for another process's lock
-   * before failing with `DATABASE_LOCKED`.
+   * How long, in milliseconds, a statement waits for another process's lock
+   * before failing with `DATABASE_LOCKED`. It is in force from the first
+   * statement on a connection. Opening (connection setup and schema
+   * migration) is tried again for up to this long when SQLite reports a lock
+   * without waiting for it, as it does to processes that create one new file
+   * together. `0` never waits.
    *
    * @default {5000}
    */
   busyTimeout?: number;
+  /**
+   * The size, in bytes, that the write-ahead log (the `-wal` file beside the
+   * database) is cut back to once its content has been copied into the
+   * database (SQLite's `journal_size_limit`). SQLite copies the log after
+   * about 4 MB of commits, or after a bigger transaction, as soon as no
+   * reader still needs it, and the next write starts the log over: without
+   * a limit the file then keeps the size of the largest burst for good. The
+   * default is about twice what steady use needs, so only a burst is ever
+   * cut back. `0` truncates the log each time it starts over.
+   *
+   * @default {8388608} (8 MiB)
+   */
+  walSizeLimit?: number;
   /**
    * SQLite's `synchronous` setting, the durability of each commit:
    * - `"full"` (default): a commit survives power loss once it returns. With
@@ -51,7 +69,18 @@ export interface SQLiteBackendOptions extends SqlBackendOptions {
   synchronous?: "full" | "normal";
 }
 
-const OPTION_KEYS = ["busyTimeout", "synchronous", "changePollInterval"];
+const OPTION_KEYS = [
+  "busyTimeout",
+  "synchronous",
+  "walSizeLimit",
+  "changePollInterval",
+];
+
+const DEFAULT_BUSY_TIMEOUT = 5000;
+const DEFAULT_WAL_SIZE_LIMIT = 8 * 1024 * 1024;
+
+/** The longest pause, in milliseconds, between two tries of an open. */
+const MAX_OPEN_RETRY_PAUSE = 50;
 
 // Writers in one process must not wait for each other inside SQLite: the
 // drivers are synchronous, so a busy wait blocks the event loop and with it
@@ -157,6 +186,9 @@ function checkBackendArguments(
   if (options.busyTimeout !== undefined) {
     checkTimerDuration(options.busyTimeout, action, "busyTimeout");
   }
+  if (options.walSizeLimit !== undefined) {
+    checkInteger(options.walSizeLimit, action, "walSizeLimit", 0);
+  }
   if (options.changePollInterval !== undefined) {
     checkTimerDuration(
       options.changePollInterval,
@@ -184,10 +216,13 @@ function sqliteHooks(
   const memory = path === ":memory:";
   const lock = memory ? undefined : writeLockFor(path);
   const synchronous = options.synchronous ?? "full";
+  const busyTimeout = Math.round(options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT);
+  // The driver sets the busy timeout when it opens, before these run.
   const pragmas = [
-    // busy_timeout first, so the WAL switch itself waits for others.
-    `pragma busy_timeout = ${Math.round(options.busyTimeout ?? 5000)}`,
     `pragma journal_mode = wal`,
+    `pragma journal_size_limit = ${
+      options.walSizeLimit ?? DEFAULT_WAL_SIZE_LIMIT
+    }`,
     `pragma synchronous = ${synchronous}`,
     `pragma foreign_keys = on`,
   ];
@@ -198,7 +233,7 @@ function sqliteHooks(
       new Kysely<SitqSchema>({
         dialect: new ImmediateSqliteDialect({
           database: async () => {
-            connection.shim = await openSqlite(path);
+            connection.shim = await openSqlite(path, { busyTimeout });
             return connection.shim;
           },
           onCreateConnection: async (db) => {
@@ -216,6 +251,7 @@ function sqliteHooks(
         }),
       }),
     withWriteLock: (fn) => lock === undefined ? fn() : lock.lock(fn),
+    retryOpen: (open) => retryWhileLocked(open, busyTimeout),
     // Statements prepared against the pre-migration schema can be stale.
     afterMigrate: () => connection.shim?.clearStatementCache(),
     // PRAGMA data_version changes only when another connection commits, so
@@ -239,7 +275,8 @@ function sqliteHooks(
       ? undefined
       : (onWrite, onLost) =>
         watchFile(`${canonicalPath(path)}-wal`, onWrite, onLost),
-    mapError: (error) => toDatabaseError(error, path),
+    mapError: (error, context) =>
+      toDatabaseError(error, path, { ...context, busyTimeout }),
     // SQLite refuses to change the safety level inside a transaction, so the
     // switch wraps it, on one connection held throughout: no other statement
     // of this backend can commit while the level is lowered.
@@ -247,12 +284,50 @@ function sqliteHooks(
       ? (db, fn) =>
         db.connection().execute(async (connection) => {
           await sql`pragma synchronous = normal`.execute(connection);
+          const restore = () =>
+            sql`pragma synchronous = full`.execute(connection);
+          let result;
           try {
-            return await fn(connection);
-          } finally {
-            await sql`pragma synchronous = full`.execute(connection);
+            result = await fn(connection);
+          } catch (error) {
+            // Restore the level, but report why the write failed.
+            await restore().catch(() => {});
+            throw error;
           }
+          await restore();
+          return result;
         })
       : undefined,
   };
+}
+
+/**
+ * Runs `open` again while it fails with SQLITE_BUSY, until `busyTimeout` ms
+ * after the first try. SQLite's busy handler covers most waits, not all: a
+ * connection that holds a read lock and needs the write lock gets
+ * SQLITE_BUSY at once, since waiting could deadlock, and `journal_mode =
+ * wal` on a file another process is creating does just that; on
+ * node:sqlite, even the first statement prepared on such a file was seen to
+ * fail at once. A new try, on a new connection, holds no lock and can wait
+ * its turn. A lock that SQLite did wait for until the busy timeout ends the
+ * tries, as the deadline has passed by then.
+ */
+async function retryWhileLocked<T>(
+  open: () => Promise<T>,
+  busyTimeout: number,
+): Promise<T> {
+  const deadline = performance.now() + busyTimeout;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      // Random pauses part processes that collided, so they do not again.
+      const pause = Math.min(MAX_OPEN_RETRY_PAUSE, 2 ** attempt) *
+        (0.5 + Math.random());
+      if (!isLockedError(error) || performance.now() + pause > deadline) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }

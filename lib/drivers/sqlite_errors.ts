@@ -72,6 +72,7 @@ type Condition =
   | "READ_ONLY"
   | "IO"
   | "CANNOT_OPEN"
+  | "PERMISSION"
   | "OTHER";
 
 function classify(error: unknown): Condition | undefined {
@@ -93,6 +94,11 @@ function classify(error: unknown): Condition | undefined {
       return "CANNOT_OPEN";
   }
   const text = describe(error).toLowerCase();
+  // Deno's permission check, before SQLite sees the file at all.
+  if (
+    text.includes("requires read access") ||
+    text.includes("requires write access")
+  ) return "PERMISSION";
   if (text.includes("file is not a database")) return "NOT_A_DATABASE";
   if (
     text.includes("database is locked") ||
@@ -186,6 +192,14 @@ export function toDatabaseError(
       return new DatabaseError(
         "IO_ERROR",
         `Cannot use ${where}: the operating system reported an I/O error; check the disk and its filesystem (kernel log, a network or removable drive that went away, a file size limit), then retry. A write that failed this way changed nothing (${
+          describe(error)
+        })`,
+        options,
+      );
+    case "PERMISSION":
+      return new DatabaseError(
+        "CANNOT_OPEN",
+        `Cannot open ${where}: Deno did not grant access to it; run with --allow-read and --allow-write for the directory that holds it (SQLite also keeps -wal and -shm files there), e.g. --allow-read=./data --allow-write=./data (${
           describe(error)
         })`,
         options,

@@ -69,3 +69,25 @@ test.each(
   },
   90_000,
 );
+
+test(
+  "deno without permission to the file: CANNOT_OPEN that names the flags to add",
+  async () => {
+    const dir = tempDir();
+    const result = await run([
+      BIN.deno,
+      "run",
+      "--no-prompt",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "tests/fixtures/deno_permissions.mjs"),
+      "tasks.db",
+    ], { cwd: dir, timeout: 60_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const { error } = JSON.parse(result.stdout);
+    expect(error).toMatchObject({ name: "DatabaseError", code: "CANNOT_OPEN" });
+    expect(error.message).toContain("--allow-read");
+    expect(error.message).toContain("--allow-write");
+  },
+  90_000,
+);

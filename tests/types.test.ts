@@ -30,6 +30,10 @@ mkdirSync(join(ROOT, ".tmp"), { recursive: true });
 const scratch = mkdtempSync(join(ROOT, ".tmp/types-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+// A tsc run takes seconds, more on a loaded 2-core machine; a hang guard,
+// not a speed claim.
+const TSC_TIMEOUT = 60_000;
+
 /** Line numbers (from 1) of tsc errors in `file`, from tsc's output. */
 function errorLines(output: string, file: string): number[] {
   const lines = new Set<number>();
@@ -44,7 +48,7 @@ test("tsc -p tsconfig.test.json passes", async () => {
   const result = await run([TSC, "-p", "tsconfig.test.json"]);
   expect(result.stdout + result.stderr).toBe("");
   expect(result.code).toBe(0);
-});
+}, TSC_TIMEOUT);
 
 describe("every @ts-expect-error line is an error", () => {
   test("there are type test files", () => {
@@ -74,6 +78,6 @@ describe("every @ts-expect-error line is an error", () => {
       const result = await run([TSC, "-p", join(scratch, "tsconfig.json")]);
       expect(result.code).not.toBe(0);
       expect(errorLines(result.stdout, file)).toEqual(expected);
-    });
+    }, TSC_TIMEOUT);
   }
 });

@@ -40,9 +40,11 @@ export { Worker } from "./lib/core/worker.ts";
 export type {
   AnyTask,
   StopOptions,
+  StopReason,
   TaskEventBase,
   WorkerEvents,
   WorkerOptions,
+  WorkerRunOptions,
   WorkerStats,
 } from "./lib/core/worker.ts";
 export type {
@@ -70,7 +72,7 @@ export {
 } from "./lib/core/errors.ts";
 export type { DatabaseErrorCode, SitqErrorCode } from "./lib/core/errors.ts";
 export { coerceError } from "./lib/core/coerce_error.ts";
-export type { Logger } from "./lib/core/logger.ts";
+export type { LogData, Logger, LogMethod } from "./lib/core/logger.ts";
 export type { Unsubscribe } from "./lib/core/events.ts";
 export { TASK_STATUSES } from "./lib/core/types.ts";
 export type {
@@ -97,7 +99,10 @@ export type {
   BackendChange,
   ClaimedTask,
   ClaimRequest,
+  DueExceptQuery,
   ListQuery,
+  NameCount,
+  NameStatusCount,
   NewTaskRow,
   Settlement,
   TaskRow,

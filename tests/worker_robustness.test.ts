@@ -119,7 +119,7 @@ describe("A logger that throws", () => {
   test("does not stop the worker: tasks still run and the worker stops cleanly", async () => {
     const queue = newQueue();
     const calls: string[] = [];
-    const throwing = (level: string) => (message: string) => {
+    const throwing = (level: string) => (_data: object, message: string) => {
       calls.push(`${level}: ${message}`);
       throw new Error(`logger.${level} is broken`);
     };

@@ -12,6 +12,7 @@ import {
   checkKnownKeys,
   checkOptionsObject,
   checkTimerDuration,
+  checkWellFormed,
 } from "./validate.ts";
 
 /**
@@ -144,18 +145,30 @@ const RUN_OPTION_KEYS = [
 ];
 const NAME_LIMIT = 200;
 
-/** Throws a TypeError/RangeError unless `name` can be a task name. */
-export function checkTaskName(name: unknown): asserts name is string {
+/**
+ * Throws a TypeError/RangeError unless `name` can be a task name: 1 to 200
+ * characters, no leading or trailing spaces, no control characters, and
+ * well-formed Unicode. The name is the task's identity in the database, so
+ * it must read back exactly as given: a lone surrogate (`"t-\uD800"`) would
+ * be stored as U+FFFD and no worker would find a handler for it.
+ *
+ * @param name The name to check.
+ * @param action What is being done, for the message.
+ */
+export function checkTaskName(
+  name: unknown,
+  action = "define task",
+): asserts name is string {
   if (typeof name !== "string") {
     throw new TypeError(
-      `Cannot define task as its name must be a string: current value is ${
+      `Cannot ${action} as its name must be a string: current value is ${
         String(name)
       }`,
     );
   }
   if (name.trim() === "" || name.trim() !== name || name.length > NAME_LIMIT) {
     throw new RangeError(
-      `Cannot define task as its name must be 1 to ${NAME_LIMIT} characters without leading or trailing spaces: current value is ${
+      `Cannot ${action} as its name must be 1 to ${NAME_LIMIT} characters without leading or trailing spaces: current value is ${
         JSON.stringify(name)
       }`,
     );
@@ -163,11 +176,12 @@ export function checkTaskName(name: unknown): asserts name is string {
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) {
     throw new RangeError(
-      `Cannot define task as its name must not contain control characters: current value is ${
+      `Cannot ${action} as its name must not contain control characters: current value is ${
         JSON.stringify(name)
       }`,
     );
   }
+  checkWellFormed(name, action, "name");
 }
 
 function checkSharedOptions(
@@ -210,7 +224,38 @@ export function checkTaskOptions(options: unknown, name: string): void {
     TASK_OPTION_KEYS,
     action,
   );
-  if (typed?.backoff !== undefined) validateBackoff(typed.backoff, action);
+  if (typed?.backoff !== undefined) {
+    validateBackoff(typed.backoff, action);
+    checkBackoffFields(typed.backoff, action);
+  }
+}
+
+const BACKOFF_KEYS = {
+  fixed: ["type", "delay"],
+  exponential: ["type", "delay", "maxDelay", "jitter"],
+};
+
+/**
+ * What `validateBackoff` leaves to check on an object backoff: a field that
+ * its type does not read (a misspelt `maxDelay`, or `maxDelay` on a fixed
+ * backoff) would be ignored, and a `jitter` that is not a boolean would read
+ * as `true`.
+ */
+function checkBackoffFields(backoff: Backoff, action: string): void {
+  if (typeof backoff === "function") return;
+  checkKnownKeys(
+    backoff,
+    BACKOFF_KEYS[backoff.type],
+    `${action} with a ${backoff.type} 'backoff'`,
+  );
+  const { jitter } = backoff as { jitter?: unknown };
+  if (jitter !== undefined && typeof jitter !== "boolean") {
+    throw new TypeError(
+      `Cannot ${action} as 'backoff.jitter' must be true or false: current value is ${
+        JSON.stringify(jitter)
+      }`,
+    );
+  }
 }
 
 /** Throws unless `options` are valid {@linkcode RunOptions}. */

@@ -42,13 +42,16 @@ import {
   type TaskStatus,
 } from "./types.ts";
 import {
+  checkAbortSignal,
   checkDuration,
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
   checkTimerDuration,
+  checkWellFormed,
 } from "./validate.ts";
 import { Worker, type WorkerOptions } from "./worker.ts";
+import { checkBackend, checkQueueInputs } from "./input_checks.ts";
 
 /** Options for {@linkcode TaskQueue}. */
 export interface TaskQueueOptions {
@@ -116,12 +119,6 @@ const MAX_DATE_MS = 8.64e15;
 // matters for backends that cannot notice other processes' commits).
 const WAIT_FALLBACK_POLL = 1000;
 
-function readonlyTasks(
-  tasks: Map<string, Task<never, unknown>>,
-): readonly Task<never, unknown>[] {
-  return [...tasks.values()];
-}
-
 /**
  * A persistent task queue on a {@linkcode Backend}.
  *
@@ -149,24 +146,29 @@ export class TaskQueue implements AsyncDisposable {
   /** The time source. */
   readonly clock: Clock;
   readonly #tasks = new Map<string, Task<never, unknown>>();
+  /**
+   * The same tasks in definition order, as one array that grows in place:
+   * `queue.worker()` hands this very array to its workers, which read it
+   * when they start (so a task defined after `queue.worker()` but before
+   * `start()` is run too).
+   */
+  readonly #taskList: Task<never, unknown>[] = [];
 
   /**
    * Creates a queue on a backend.
    *
    * @param backend Where tasks are stored, e.g. `new SQLiteBackend("tasks.db")`.
    * @param options The serializer and clock.
-   * @throws {TypeError} If `backend` is missing or an option is unknown.
+   * @throws {TypeError} If `backend` is not a backend, an option is unknown,
+   * or the serializer or clock lacks a method it must have (a serializer
+   * needs `serialize` and `deserialize` functions; a clock a `now()` that
+   * returns milliseconds since the epoch).
    */
   constructor(backend: Backend, options: TaskQueueOptions = {}) {
-    if (typeof backend !== "object" || backend === null) {
-      throw new TypeError(
-        `Cannot create TaskQueue as 'backend' must be a backend such as new SQLiteBackend("tasks.db"): current value is ${
-          String(backend)
-        }`,
-      );
-    }
+    checkBackend(backend, "create TaskQueue");
     checkOptionsObject(options, "create TaskQueue");
     checkKnownKeys(options, ["serializer", "clock"], "create TaskQueue");
+    checkQueueInputs(options);
     this.backend = backend;
     this.serializer = options.serializer ?? new SuperJsonSerializer();
     this.clock = options.clock ?? systemClock;
@@ -221,13 +223,16 @@ export class TaskQueue implements AsyncDisposable {
       handler as TaskHandler<Args, Awaited<Result> | Promise<Awaited<Result>>>,
       options,
     );
-    this.#tasks.set(name, task as unknown as Task<never, unknown>);
+    const stored = task as unknown as Task<never, unknown>;
+    this.#tasks.set(name, stored);
+    if (existing === undefined) this.#taskList.push(stored);
+    else this.#taskList[this.#taskList.indexOf(existing)] = stored;
     return task;
   }
 
-  /** Every task registered on this queue. */
+  /** Every task registered on this queue, in definition order (a copy). */
   get tasks(): readonly Task<never, unknown>[] {
-    return readonlyTasks(this.#tasks);
+    return [...this.#taskList];
   }
 
   /**
@@ -429,6 +434,8 @@ export class TaskQueue implements AsyncDisposable {
    * @returns The final result.
    * @throws {TaskNotFoundError} If no task has that id.
    * @throws {WaitTimeoutError} If the timeout passes first.
+   * @throws {TypeError | RangeError} If an option is invalid (a `signal`
+   * that is not an `AbortSignal`, a negative `timeout`).
    */
   async waitForResult<Id extends TaskId>(
     id: Id,
@@ -438,6 +445,9 @@ export class TaskQueue implements AsyncDisposable {
     checkKnownKeys(options, ["timeout", "signal"], "wait for a result");
     if (options.timeout !== undefined) {
       checkTimerDuration(options.timeout, "wait for a result", "timeout");
+    }
+    if (options.signal !== undefined) {
+      checkAbortSignal(options.signal, "wait for a result");
     }
     const { signal, timeout } = options;
     signal?.throwIfAborted();
@@ -563,6 +573,11 @@ export class TaskQueue implements AsyncDisposable {
           .name}`,
       );
     }
+    // A lone surrogate would reach the database as U+FFFD and match other
+    // names' tasks; no task can have such a name anyway.
+    if (options.name !== undefined) {
+      checkWellFormed(options.name, action, "name");
+    }
     let beforeId: number | undefined;
     if (options.cursor !== undefined) {
       beforeId = Number(options.cursor);
@@ -615,6 +630,53 @@ export class TaskQueue implements AsyncDisposable {
     const stats = {} as QueueStats;
     for (const status of TASK_STATUSES) stats[status] = counts[status] ?? 0;
     return stats;
+  }
+
+  /**
+   * Counts tasks per task name and status: one entry per name that has any
+   * task stored, every status present with zeros, names in ascending order.
+   * With {@linkcode Worker.taskNames} it shows queued work no worker takes:
+   * a name with queued tasks that no running worker lists stays queued.
+   * Names registered on this queue but never enqueued are absent. Reads
+   * every stored task, so it is meant for dashboards and checks, not for a
+   * hot loop.
+   *
+   * @example Find queued work that the running worker does not handle
+   * ```ts
+   * import { SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const resize = queue.task("resize", (path: string) => path);
+   * await queue.enqueue(resize, "cat.png");
+   * const worker = queue.worker();
+   * for (const [name, stats] of await queue.statsByName()) {
+   *   if (stats.queued > 0 && !worker.taskNames.includes(name)) {
+   *     console.warn(`${stats.queued} tasks of ${name} wait for a worker`);
+   *   }
+   * }
+   * await queue.close();
+   * ```
+   *
+   * @returns A map from task name to its {@linkcode QueueStats}.
+   */
+  async statsByName(): Promise<Map<string, QueueStats>> {
+    // A Map, not an object: a task may be named "__proto__".
+    const byName = new Map<string, QueueStats>();
+    for (const { name, status, count } of await this.backend.countByName()) {
+      let stats = byName.get(name);
+      if (stats === undefined) {
+        stats = {
+          queued: 0,
+          running: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+        };
+        byName.set(name, stats);
+      }
+      stats[status] = count;
+    }
+    return byName;
   }
 
   /**
@@ -731,7 +793,13 @@ export class TaskQueue implements AsyncDisposable {
 
   /**
    * A worker for every task registered on this queue, sharing its backend,
-   * serializer and clock.
+   * serializer and clock. Without `tasks`, the worker reads this queue's
+   * tasks each time it starts (and at each `processOne()`), so a task
+   * defined after `queue.worker()` but before `start()` is run too; a task
+   * defined while the worker runs is not, until it is stopped and started
+   * again. {@linkcode Worker.taskNames} lists what it runs, and a running
+   * worker logs a warning when due tasks wait under names that no running
+   * worker of this process handles.
    *
    * @example
    * ```ts
@@ -745,15 +813,25 @@ export class TaskQueue implements AsyncDisposable {
    * await queue.close();
    * ```
    *
-   * @param options Worker options; `tasks` defaults to this queue's tasks.
+   * @param options Worker options; `tasks` defaults to this queue's tasks
+   * as they are when the worker starts.
    * @returns A worker, not yet started.
+   * @throws {TypeError} If no task is defined on this queue yet and no
+   * `tasks` are given, or a worker option is invalid.
    */
   worker(options: Partial<WorkerOptions> = {}): Worker {
+    checkOptionsObject(options, "create a worker");
+    if (options.tasks === undefined && this.#taskList.length === 0) {
+      throw new TypeError(
+        "Cannot create a worker as no task is defined on this queue yet: define tasks with queue.task() first (the worker then runs every task defined on the queue when it starts)",
+      );
+    }
     return new Worker(this.backend, {
       serializer: this.serializer,
       clock: this.clock,
       ...options,
-      tasks: options.tasks ?? this.tasks,
+      // The live list, read by the worker at start(); see #taskList.
+      tasks: options.tasks ?? this.#taskList,
     });
   }
 

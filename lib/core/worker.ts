@@ -23,7 +23,12 @@ import {
   TaskTimeoutError,
 } from "./errors.ts";
 import { TypedEmitter, type Unsubscribe } from "./events.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+import {
+  guardLogger,
+  type LogData,
+  type Logger,
+  silentLogger,
+} from "./logger.ts";
 import { DEFAULT_BACKOFF, retryDelay } from "./retry_policy.ts";
 import {
   serializeOrThrow,
@@ -31,6 +36,8 @@ import {
   SuperJsonSerializer,
 } from "./serializer.ts";
 import type { Task, TaskContext } from "./task.ts";
+import { checkWorkerInputs, checkWorkerTasks } from "./input_checks.ts";
+import { UnhandledWork } from "./unhandled_work.ts";
 import {
   type Clock,
   type StoredError,
@@ -38,6 +45,7 @@ import {
   type TaskId,
 } from "./types.ts";
 import {
+  checkAbortSignal,
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
@@ -49,7 +57,12 @@ export type AnyTask = Task<never, unknown>;
 
 /** Options for {@linkcode Worker}. Durations are in milliseconds. */
 export interface WorkerOptions {
-  /** The tasks this worker runs; it claims only these names. */
+  /**
+   * The tasks this worker runs; it claims only these names. The array is
+   * read again at each `start()` and `processOne()`: `queue.worker()` passes
+   * the queue's own, so tasks defined on the queue before the worker starts
+   * are run too.
+   */
   tasks: readonly AnyTask[];
   /**
    * How many tasks run at once. The worker never holds more claims than this.
@@ -106,11 +119,30 @@ export interface WorkerOptions {
   /** The time source for run times and leases; inject one in tests. */
   clock?: Clock;
   /**
-   * Where the worker reports what it does.
+   * Where the worker reports what it does: start and stop at `info`,
+   * retries and timeouts at `warn`, failures at `error`, claims and
+   * completions at `debug`; see {@linkcode Logger}. `console` and pino
+   * loggers fit.
    *
    * @default {silent}
    */
   logger?: Logger;
+  /**
+   * The most tasks the worker claims per `start()` (or `run()`): an integer
+   * >= 1. Once it has claimed this many it claims no more, lets them finish
+   * (no deadline: each task's own `timeout` still applies), writes their
+   * outcomes, and stops by itself: `run()` resolves with `"maxTasks"`,
+   * `done` resolves and {@linkcode Worker.stopReason} is `"maxTasks"`. The
+   * limit is exact at any concurrency (a claim never asks for more than
+   * what is left), so task N + 1 is never started. Every claim counts,
+   * whatever its outcome: a failed attempt this worker claims again later
+   * counts twice. Each `start()` grants a fresh budget; `processOne()`
+   * neither counts nor is limited. A `stop()` meanwhile applies its
+   * deadline as usual.
+   *
+   * @default {unlimited}
+   */
+  maxTasks?: number;
 }
 
 /** Options for {@linkcode Worker.stop}. */
@@ -122,6 +154,43 @@ export interface StopOptions {
    */
   timeout?: number;
 }
+
+/** Options for {@linkcode Worker.run}. Durations are in milliseconds. */
+export interface WorkerRunOptions extends StopOptions {
+  /**
+   * Stop gracefully after this long, counted from the call (the seeds'
+   * `run(duration=60)`, in milliseconds here). At most 2147483647.
+   *
+   * @default {no limit}
+   */
+  duration?: number;
+  /**
+   * Stop gracefully when this signal aborts (at once if it already has),
+   * e.g. `AbortSignal.timeout(60_000)` or an `AbortController`'s signal.
+   *
+   * @default {none}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Why a worker stopped, as {@linkcode Worker.run} returns it:
+ * - `"stop"`: `stop()` was called (or the worker was disposed).
+ * - `"maxTasks"`: it had claimed `maxTasks` tasks and they finished.
+ * - `"duration"`: `run({ duration })` elapsed.
+ * - `"aborted"`: `run({ signal })` aborted.
+ * - `"SIGINT"` / `"SIGTERM"`: `run()` received that signal.
+ * - `"closed"`: its backend was closed under it, so nothing more could be
+ *   written.
+ */
+export type StopReason =
+  | "stop"
+  | "maxTasks"
+  | "duration"
+  | "aborted"
+  | "SIGINT"
+  | "SIGTERM"
+  | "closed";
 
 /** What a worker has done since it started. */
 export interface WorkerStats {
@@ -202,7 +271,9 @@ const OPTION_KEYS = [
   "serializer",
   "clock",
   "logger",
+  "maxTasks",
 ];
+const RUN_OPTION_KEYS = ["timeout", "duration", "signal"];
 const MAX_ERROR_BACKOFF = 5000;
 // Failed writes tolerated after the stop deadline before stop() gives up.
 const SHUTDOWN_WRITE_ATTEMPTS = 3;
@@ -248,6 +319,9 @@ function checkWorkerOptions(options: WorkerOptions): void {
   if (concurrency !== undefined) {
     checkInteger(concurrency, action, "concurrency", 1);
   }
+  if (options.maxTasks !== undefined) {
+    checkInteger(options.maxTasks, action, "maxTasks", 1);
+  }
   if (options.pollInterval !== undefined) {
     checkTimerDuration(options.pollInterval, action, "pollInterval", 1);
   }
@@ -284,6 +358,26 @@ function checkWorkerOptions(options: WorkerOptions): void {
 }
 
 /**
+ * Checks `run()`'s options up front: a bad one found later, inside a signal
+ * listener, would crash the process instead of stopping the worker.
+ */
+function checkRunOptions(options: WorkerRunOptions): void {
+  const action = "run worker";
+  checkOptionsObject(options, action);
+  checkKnownKeys(options, RUN_OPTION_KEYS, action);
+  if (options === undefined) return;
+  if (options.timeout !== undefined) {
+    checkTimerDuration(options.timeout, action, "timeout");
+  }
+  if (options.duration !== undefined) {
+    checkTimerDuration(options.duration, action, "duration");
+  }
+  if (options.signal !== undefined) {
+    checkAbortSignal(options.signal, action, "signal");
+  }
+}
+
+/**
  * Runs tasks from a backend. Several workers, in one process or many, can
  * share a database; each claims only the task names it has handlers for.
  *
@@ -311,8 +405,12 @@ export class Worker implements AsyncDisposable {
   readonly backend: Backend;
   /** How many tasks it runs at once. */
   readonly concurrency: number;
-  readonly #tasks: Map<string, AnyTask>;
-  readonly #names: readonly string[];
+  /** The list given; `queue.worker()` passes the queue's, which grows. */
+  readonly #taskList: readonly AnyTask[];
+  /** The tasks read from `#taskList` at the last start (see `#bindTasks`). */
+  #tasks = new Map<string, AnyTask>();
+  #names: readonly string[] = [];
+  readonly #unhandled: UnhandledWork;
   readonly #pollInterval: number;
   readonly #leaseDuration: number;
   readonly #heartbeatInterval: number;
@@ -321,13 +419,17 @@ export class Worker implements AsyncDisposable {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #events: TypedEmitter<WorkerEvents>;
+  readonly #maxTasks: number;
 
   /** Claimed attempts whose settlement is not yet written; each holds a slot. */
   readonly #active = new Map<number, Attempt>();
   /** Outcomes decided but not yet written. */
   #pending: PendingOutcome[] = [];
   /** Whether the queue may hold due work this worker has not claimed. */
-  /** Completed values kept until their settlement is written, for events. */
+  /**
+   * Completed values (for events) and the errors of failed attempts (for
+   * logs), kept until their settlement is written.
+   */
   readonly #values = new WeakMap<Attempt, unknown>();
   #dirty = true;
   /** Counts `#markDirty` calls, so a claim can tell if one came meanwhile. */
@@ -351,6 +453,12 @@ export class Worker implements AsyncDisposable {
   #startedAt = 0;
   #consecutiveErrors = 0;
   #pastShutdownDeadline = false;
+  /** The stop's deadline timer, while a stop() waits for running tasks. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Claims left in this run's `maxTasks` budget (Infinity: no limit). */
+  #budget = Infinity;
+  /** Why the current or last run stops; the first cause wins. */
+  #stopReason: StopReason | undefined;
   readonly #counters = {
     completed: 0,
     failed: 0,
@@ -374,9 +482,10 @@ export class Worker implements AsyncDisposable {
       );
     }
     checkWorkerOptions(options);
+    checkWorkerInputs(backend, options);
     this.backend = backend;
-    this.#tasks = new Map(options.tasks.map((task) => [task.name, task]));
-    this.#names = [...this.#tasks.keys()];
+    this.#taskList = options.tasks;
+    this.#bindTasks("create Worker");
     this.concurrency = options.concurrency ?? options.maxConcurrency ?? 1;
     this.#pollInterval = options.pollInterval ?? 1000;
     this.#leaseDuration = options.leaseDuration ?? 30_000;
@@ -386,9 +495,18 @@ export class Worker implements AsyncDisposable {
     this.#serializer = options.serializer ?? new SuperJsonSerializer();
     this.#clock = options.clock ?? systemClock;
     this.#logger = guardLogger(options.logger ?? silentLogger);
+    this.#maxTasks = options.maxTasks ?? Infinity;
     this.id = options.workerId ?? defaultWorkerId();
+    this.#unhandled = new UnhandledWork(backend, {
+      workerId: this.id,
+      logger: this.#logger,
+      interval: 10 * this.#pollInterval,
+    });
     this.#events = new TypedEmitter<WorkerEvents>((error) =>
-      this.#logger.error?.("a worker event listener threw", { error })
+      this.#logger.error?.(
+        { workerId: this.id, err: error },
+        "a worker event listener threw",
+      )
     );
   }
 
@@ -419,7 +537,9 @@ export class Worker implements AsyncDisposable {
   }
 
   /**
-   * A promise that settles when the worker's loop ends (after `stop()`).
+   * A promise that settles when the worker's loop ends: after `stop()`, or
+   * by itself once `maxTasks` tasks were claimed and finished (or its
+   * backend was closed under it); {@linkcode Worker.stopReason} says which.
    * Resolved before the first `start()`.
    */
   get done(): Promise<void> {
@@ -432,8 +552,56 @@ export class Worker implements AsyncDisposable {
   }
 
   /**
+   * Why the worker stopped last (see {@linkcode StopReason}): `"maxTasks"`
+   * tells a worker started with `start()` that its budget was spent.
+   * `undefined` before the first stop and while running; set as soon as a
+   * stop begins, so it reads the same during the drain and after `done`.
+   *
+   * @example
+   * ```ts
+   * import { SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const noop = queue.task("noop", () => {});
+   * await queue.enqueueMany(noop, [[], [], []]);
+   * const worker = queue.worker({ maxTasks: 2 });
+   * await worker.start();
+   * await worker.done;
+   * console.log(worker.stopReason); // "maxTasks"
+   * console.log(await queue.stats()); // completed: 2, queued: 1
+   * await queue.close();
+   * ```
+   */
+  get stopReason(): StopReason | undefined {
+    return this.#stopReason;
+  }
+
+  /**
+   * The task names this worker claims, in the order given. A worker from
+   * `queue.worker()` (without `tasks`) reads the queue's tasks when it
+   * starts, so this list grows at `start()` with the tasks defined since.
+   */
+  get taskNames(): readonly string[] {
+    return this.#names;
+  }
+
+  /**
+   * Reads the task list again. `queue.worker()` passes the queue's own
+   * list, which grows as tasks are defined: reading it at each start makes
+   * the worker run the tasks defined by then, not only those defined before
+   * `queue.worker()`.
+   */
+  #bindTasks(action: string): void {
+    checkWorkerTasks(this.#taskList, action);
+    this.#tasks = new Map(this.#taskList.map((task) => [task.name, task]));
+    this.#names = [...this.#tasks.keys()];
+  }
+
+  /**
    * Starts the worker and resolves once it runs; the loop continues in the
-   * background until `stop()`. Calling it again while running does nothing.
+   * background until `stop()` (or until `maxTasks` tasks have been claimed
+   * and finished, when the worker stops by itself; `done` tells when).
+   * Calling it again while running does nothing.
    *
    * @example
    * ```ts
@@ -469,9 +637,13 @@ export class Worker implements AsyncDisposable {
   }
 
   async #startOnce(): Promise<void> {
+    this.#bindTasks("start worker");
     await this.backend.open();
     if (this.#running) return;
     this.#running = true;
+    this.#budget = this.#maxTasks;
+    this.#stopReason = undefined;
+    this.#unhandled.start(this.#names);
     this.#dirty = true;
     this.#recoverDue = true;
     this.#startedAt = performance.now();
@@ -489,11 +661,12 @@ export class Worker implements AsyncDisposable {
       () => void this.#renewLeases(),
       this.#heartbeatInterval,
     );
-    this.#logger.info?.("worker started", {
+    this.#logger.info?.({
       workerId: this.id,
       concurrency: this.concurrency,
       tasks: this.#names,
-    });
+      ...(this.#maxTasks === Infinity ? {} : { maxTasks: this.#maxTasks }),
+    }, "worker started");
     this.#loop = this.#runLoop();
   }
 
@@ -524,20 +697,45 @@ export class Worker implements AsyncDisposable {
     if (options.timeout !== undefined) {
       checkTimerDuration(options.timeout, "stop worker", "timeout");
     }
+    return this.#requestStop("stop", options.timeout ?? this.#shutdownTimeout);
+  }
+
+  /** What stop() does once its options are checked; `reason` is kept if first. */
+  #requestStop(reason: StopReason, timeout: number): Promise<void> {
     if (!this.#running && this.#starting !== undefined) {
       // A failed start leaves nothing to stop.
-      return this.#starting.then(() => this.stop(options), () => {});
+      return this.#starting.then(
+        () => this.#requestStop(reason, timeout),
+        () => {},
+      );
     }
     if (!this.#running) return this.#stopped ?? Promise.resolve();
     if (this.#stopped !== undefined) return this.#stopped;
     this.#stopping = true;
-    this.#stopped = this.#shutdown(options.timeout ?? this.#shutdownTimeout);
+    this.#stopReason ??= reason;
+    this.#stopped = this.#shutdown(timeout);
     return this.#stopped;
   }
 
   /**
-   * Runs the worker until SIGINT or SIGTERM, then stops it gracefully: the
-   * form a worker script uses.
+   * Runs the worker until it is told to stop, then stops it gracefully, and
+   * resolves with why: the form a worker script uses. It stops on
+   *
+   * - SIGINT (Ctrl+C) or SIGTERM: gracefully, logging at `info` how long it
+   *   waits for running tasks. A second SIGINT or SIGTERM stops at once: the
+   *   running tasks are interrupted (their signals abort with
+   *   `InterruptedError`) and queued again without counting the attempt,
+   *   as at the deadline of `stop()`. After that the signal listeners are
+   *   gone, so a third signal ends the process the runtime's default way.
+   * - `duration` milliseconds after the call, or when `signal` aborts.
+   * - `maxTasks` (a {@linkcode WorkerOptions} option) claimed and finished.
+   * - a `stop()` from elsewhere.
+   *
+   * Every graceful stop lets running tasks finish for up to `timeout` ms
+   * (default: the worker's `shutdownTimeout`). The signal listeners, the
+   * timer and the abort listener are removed when it returns, so a process
+   * whose queue is closed afterwards can exit by itself. Starts the worker
+   * if it is not running yet.
    *
    * @example A worker script
    * ```ts ignore
@@ -545,23 +743,130 @@ export class Worker implements AsyncDisposable {
    *
    * const queue = new TaskQueue(new SQLiteBackend("tasks.db"));
    * queue.task("resize", (path: string) => path);
-   * await queue.worker({ concurrency: 4 }).run();
+   * const reason = await queue.worker({ concurrency: 4 }).run();
+   * console.log(`worker stopped: ${reason}`); // "SIGINT", "SIGTERM", ...
    * await queue.close();
    * ```
    *
-   * @param options How long running tasks may take to finish at the signal.
+   * @example For a minute, or at most 100 tasks
+   * ```ts
+   * import { SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const noop = queue.task("noop", () => {});
+   * await queue.enqueueMany(noop, [[], [], []]);
+   * const worker = queue.worker({ maxTasks: 100 });
+   * const controller = new AbortController();
+   * setTimeout(() => controller.abort(), 50);
+   * const reason = await worker.run({
+   *   duration: 60_000,
+   *   signal: controller.signal,
+   *   timeout: 5_000,
+   * });
+   * console.log(reason); // "aborted"
+   * await queue.close();
+   * ```
+   *
+   * @param options `timeout` for the graceful stop, and the optional
+   *   `duration` and `signal` that end the run; see {@linkcode WorkerRunOptions}.
+   * @returns Why the worker stopped; see {@linkcode StopReason}.
+   * @throws {TypeError | RangeError} If an option is invalid (unknown key,
+   *   a duration that is not a number of milliseconds in 0..2147483647, a
+   *   `signal` that is not an AbortSignal), before anything starts.
+   * @throws {DatabaseError} If the backend cannot be opened.
+   * @throws {InvalidStateError} If called while the worker is stopping.
    */
-  async run(options: StopOptions = {}): Promise<void> {
+  async run(options: WorkerRunOptions = {}): Promise<StopReason> {
+    checkRunOptions(options);
+    const timeout = options.timeout ?? this.#shutdownTimeout;
     await this.start();
-    const removeSignalListener = onShutdownSignal(() => {
-      this.#logger.info?.("shutdown signal received", { workerId: this.id });
-      void this.stop(options);
+    const cleanup: Array<() => void> = [];
+    let received = 0;
+    const removeSignalListeners = onShutdownSignal((signal) => {
+      // A throw here would crash Node and Deno (or be lost on Bun) while the
+      // process tries to stop, leaving running tasks to their lease expiry.
+      try {
+        received++;
+        if (received === 1) {
+          this.#logger.info?.(
+            {
+              workerId: this.id,
+              signal,
+              timeout,
+              running: this.#runningCount(),
+            },
+            `shutdown signal received (${signal}): stopping; running tasks have up to ${timeout} ms to finish (send ${signal} again to stop at once)`,
+          );
+          this.#requestStop(signal, timeout).catch(() => {});
+          return;
+        }
+        this.#logger.warn?.(
+          { workerId: this.id, signal, interrupted: this.#runningCount() },
+          `shutdown signal received again (${signal}): stopping at once; running tasks are interrupted and queued again`,
+        );
+        // A third signal should end the process however this one went.
+        removeSignalListeners();
+        this.#stopNow(signal);
+      } catch (error) {
+        this.#logger.error?.(
+          { workerId: this.id, signal, err: coerceError(error) },
+          "could not handle a shutdown signal",
+        );
+      }
     });
+    cleanup.push(removeSignalListeners);
+    if (options.duration !== undefined) {
+      const timer = setTimeout(() => {
+        this.#logger.info?.(
+          { workerId: this.id, duration: options.duration, timeout },
+          "run duration elapsed: stopping",
+        );
+        this.#requestStop("duration", timeout).catch(() => {});
+      }, options.duration);
+      cleanup.push(() => clearTimeout(timer));
+    }
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const onAbort = () => {
+        this.#logger.info?.(
+          { workerId: this.id, timeout },
+          "run signal aborted: stopping",
+        );
+        this.#requestStop("aborted", timeout).catch(() => {});
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener("abort", onAbort, { once: true });
+        cleanup.push(() => signal.removeEventListener("abort", onAbort));
+      }
+    }
     try {
       await this.#done;
     } finally {
-      removeSignalListener();
+      for (const undo of cleanup) undo();
     }
+    return this.#stopReason ?? "stop";
+  }
+
+  /**
+   * Stops at once: as if the stop's deadline had passed now. Starts a stop
+   * first if none is under way (a worker draining its `maxTasks`).
+   */
+  #stopNow(reason: StopReason): void {
+    if (!this.#running) return;
+    if (this.#stopped === undefined) {
+      this.#requestStop(reason, 0).catch(() => {});
+    }
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    this.#interruptRunning();
+  }
+
+  /** Tasks whose handler is running (their outcome not yet decided). */
+  #runningCount(): number {
+    let count = 0;
+    for (const attempt of this.#active.values()) if (!attempt.done) count++;
+    return count;
   }
 
   /**
@@ -617,6 +922,7 @@ export class Worker implements AsyncDisposable {
         `Cannot call processOne() on worker "${this.id}" while it runs; stop it first`,
       );
     }
+    this.#bindTasks("run processOne()");
     await this.backend.recoverExpiredLeases(
       this.#clock.now(),
       JSON.stringify(this.#leaseExpiredError()),
@@ -698,20 +1004,29 @@ export class Worker implements AsyncDisposable {
         clearInterval(this.#heartbeatTimer);
       }
       this.#unsubscribe?.();
+      this.#unhandled.stop();
       this.#running = false;
       this.#stopping = false;
+      this.#stopReason ??= "stop";
       this.#notifyIdle();
-      this.#logger.info?.("worker stopped", {
+      this.#logger.info?.({
         workerId: this.id,
+        reason: this.#stopReason,
         ...this.#counters,
-      });
+      }, "worker stopped");
       this.#resolveDone();
     }
   }
 
   async #loopUntilStopped(): Promise<void> {
     while (true) {
-      const free = this.concurrency - this.#active.size + this.#pending.length;
+      // Outcomes waiting to be written free their slots in the same
+      // transaction as the claim. Never ask for more than the maxTasks
+      // budget has left: a claim cannot be taken back once its handler runs.
+      const free = Math.min(
+        this.concurrency - this.#active.size + this.#pending.length,
+        this.#budget,
+      );
       const claim = !this.#stopping && this.#dirty && free > 0;
       if (this.#stopping && this.#active.size === 0) break;
       if (this.#recoverDue && !this.#stopping) {
@@ -739,13 +1054,28 @@ export class Worker implements AsyncDisposable {
     // arrived while the claim was in flight (a task committed just after the
     // claim's transaction) must survive, or it is lost until the next poll.
     this.#dirty = claimed.length === limit || this.#signals !== signals;
+    this.#budget -= claimed.length;
     for (const task of claimed) this.#startAttempt(task);
     if (claimed.length > 0) {
-      this.#logger.debug?.("claimed tasks", {
+      this.#logger.debug?.({
         workerId: this.id,
-        ids: claimed.map((task) => task.id),
-      });
+        taskIds: claimed.map((task) => task.id),
+      }, "claimed tasks");
     }
+    if (this.#budget <= 0 && !this.#stopping) {
+      // The budget is spent: claim nothing more and end the loop once these
+      // are written, with no deadline (they are within the budget). A stop()
+      // meanwhile brings its deadline as usual.
+      this.#stopping = true;
+      this.#stopReason ??= "maxTasks";
+      this.#logger.info?.({
+        workerId: this.id,
+        maxTasks: this.#maxTasks,
+        running: this.#runningCount(),
+      }, "worker claimed maxTasks tasks: stopping once they finish");
+    }
+    // Its own due work is done: look for due work nobody here handles.
+    if (claimed.length < limit) await this.#unhandled.check(claimRequest.now);
   }
 
   /**
@@ -782,10 +1112,10 @@ export class Worker implements AsyncDisposable {
       JSON.stringify(this.#leaseExpiredError()),
     );
     if (recovered.length > 0) {
-      this.#logger.warn?.("recovered tasks whose lease expired", {
+      this.#logger.warn?.({
         workerId: this.id,
-        ids: recovered,
-      });
+        taskIds: recovered,
+      }, "recovered tasks whose lease expired");
       this.#dirty = true;
     }
   }
@@ -798,11 +1128,11 @@ export class Worker implements AsyncDisposable {
     } catch (thrown) {
       const error = coerceError(thrown);
       this.#consecutiveErrors++;
-      this.#logger.error?.("worker loop step failed; retrying", {
+      this.#logger.error?.({
         workerId: this.id,
-        error,
+        err: error,
         consecutiveErrors: this.#consecutiveErrors,
-      });
+      }, "worker loop step failed; retrying");
       this.#events.emit("error", { error });
       const closed = error instanceof SitqError && error.code === "CLOSED";
       if (
@@ -835,6 +1165,7 @@ export class Worker implements AsyncDisposable {
   }
 
   #abandon(): void {
+    this.#stopReason ??= "closed";
     for (const attempt of this.#active.values()) {
       if (!attempt.done) this.#decide(attempt, undefined);
       attempt.controller.abort(new InterruptedError(this.id));
@@ -901,29 +1232,41 @@ export class Worker implements AsyncDisposable {
   }
 
   async #shutdown(timeout: number): Promise<void> {
-    this.#logger.info?.("worker stopping", {
+    this.#logger.info?.({
       workerId: this.id,
-      running: this.#active.size,
-    });
+      reason: this.#stopReason,
+      running: this.#runningCount(),
+      timeout,
+    }, "worker stopping");
     this.#wake();
-    const deadline = setTimeout(() => {
-      this.#pastShutdownDeadline = true;
-      for (const attempt of this.#active.values()) {
-        if (attempt.done) continue;
-        const reason = new InterruptedError(this.id);
-        this.#decide(attempt, {
-          outcome: "interrupted",
-          error: JSON.stringify(toStoredError(reason)),
-        });
-        attempt.controller.abort(reason);
-      }
+    this.#deadline = setTimeout(() => {
+      this.#deadline = undefined;
+      this.#interruptRunning();
     }, timeout);
     try {
       await this.#loop;
     } finally {
-      clearTimeout(deadline);
+      if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+      this.#deadline = undefined;
       this.#stopped = undefined;
       this.#pastShutdownDeadline = false;
+    }
+  }
+
+  /**
+   * The stop's deadline: aborts every running handler and gives its task
+   * back to the queue at once, the attempt not counted.
+   */
+  #interruptRunning(): void {
+    this.#pastShutdownDeadline = true;
+    for (const attempt of this.#active.values()) {
+      if (attempt.done) continue;
+      const reason = new InterruptedError(this.id);
+      this.#decide(attempt, {
+        outcome: "interrupted",
+        error: JSON.stringify(toStoredError(reason)),
+      });
+      attempt.controller.abort(reason);
     }
   }
 
@@ -1018,8 +1361,13 @@ export class Worker implements AsyncDisposable {
       }
       this.#values.delete(entry.attempt);
       this.#logger.warn?.(
+        {
+          workerId: this.id,
+          taskId: id,
+          taskName: entry.attempt.claimed.name,
+          attempt: entry.settlement.attempt,
+        },
         "dropped the unwritten outcome of an attempt superseded by a new claim",
-        { workerId: this.id, id, attempt: entry.settlement.attempt },
       );
     }
     this.#pending = kept;
@@ -1088,7 +1436,12 @@ export class Worker implements AsyncDisposable {
     const retryAt = final
       ? null
       : this.#clock.now() + Math.round(this.#retryDelay(attempt, error));
-    this.#decide(attempt, { outcome, error: storeError(error), retryAt });
+    // The error rides along as the "value" so the log line can show it whole.
+    this.#decide(
+      attempt,
+      { outcome, error: storeError(error), retryAt },
+      error,
+    );
     if (retryAt !== null) this.#wakeAt(retryAt);
   }
 
@@ -1103,12 +1456,14 @@ export class Worker implements AsyncDisposable {
       return retryDelay(backoff, attempt.claimed.attempts, error);
     } catch (thrown) {
       this.#logger.error?.(
-        "the task's backoff threw; retrying with the default backoff",
         {
           workerId: this.id,
-          id: attempt.claimed.id,
-          error: coerceError(thrown),
+          taskId: attempt.claimed.id,
+          taskName: attempt.claimed.name,
+          attempt: attempt.claimed.attempts,
+          err: coerceError(thrown),
         },
+        "the task's backoff threw; retrying with the default backoff",
       );
       return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempts, error);
     }
@@ -1160,13 +1515,14 @@ export class Worker implements AsyncDisposable {
     this.#values.delete(attempt);
     if (!applied) {
       this.#logger.warn?.(
-        "ignored the outcome of an attempt this worker no longer owns",
         {
           workerId: this.id,
-          id: settlement.id,
+          taskId: settlement.id,
+          taskName: attempt.claimed.name,
           attempt: settlement.attempt,
           outcome: settlement.outcome,
         },
+        "ignored the outcome of an attempt this worker no longer owns",
       );
       return;
     }
@@ -1176,27 +1532,58 @@ export class Worker implements AsyncDisposable {
       attempt: settlement.attempt,
       duration: performance.now() - attempt.startedMono,
     };
-    if (settlement.outcome === "interrupted") return;
+    if (settlement.outcome === "interrupted") {
+      this.#logger.warn?.(
+        this.#taskLogData(attempt, base),
+        "task interrupted by the stop; queued again, the attempt not counted",
+      );
+      return;
+    }
     this.#counters.durationTotal += base.duration;
     if (settlement.outcome === "completed") {
       this.#counters.completed++;
+      this.#logger.debug?.(this.#taskLogData(attempt, base), "task completed");
       if (this.#events.has("completed")) {
         this.#events.emit("completed", { ...base, value });
       }
       return;
     }
     const error = JSON.parse(settlement.error) as StoredError;
+    // The thrown error itself when this worker has it (its stack and cause
+    // print in full), else the stored form.
+    const err = value instanceof Error ? value : error;
+    const timedOut = settlement.outcome === "timed_out";
+    const timeout = timedOut ? { timeout: attempt.claimed.timeout } : {};
     if (settlement.retryAt === null) {
       this.#counters.failed++;
+      this.#logger.error?.(
+        { ...this.#taskLogData(attempt, base), ...timeout, err },
+        timedOut ? "task timed out and failed" : "task failed",
+      );
       this.#events.emit("failed", { ...base, error });
     } else {
       this.#counters.retried++;
-      this.#events.emit("retrying", {
-        ...base,
-        error,
-        retryAt: new Date(settlement.retryAt),
-      });
+      const retryAt = new Date(settlement.retryAt);
+      this.#logger.warn?.(
+        { ...this.#taskLogData(attempt, base), ...timeout, retryAt, err },
+        timedOut
+          ? "task attempt timed out; retrying"
+          : "task attempt failed; retrying",
+      );
+      this.#events.emit("retrying", { ...base, error, retryAt });
     }
+  }
+
+  /** The fields every log line about one attempt carries. */
+  #taskLogData(attempt: Attempt, base: TaskEventBase): LogData {
+    return {
+      workerId: this.id,
+      taskId: base.id,
+      taskName: base.name,
+      attempt: base.attempt,
+      maxAttempts: attempt.claimed.maxAttempts,
+      duration: Math.round(base.duration),
+    };
   }
 
   async #renewLeases(): Promise<void> {
@@ -1223,7 +1610,15 @@ export class Worker implements AsyncDisposable {
     for (const attempt of held) {
       if (owned.has(attempt.claimed.id) || attempt.done) continue;
       const reason = new LeaseLostError(attempt.claimed.id, this.id);
-      this.#logger.warn?.(reason.message, { workerId: this.id });
+      this.#logger.warn?.(
+        {
+          workerId: this.id,
+          taskId: attempt.claimed.id,
+          taskName: attempt.claimed.name,
+          attempt: attempt.claimed.attempts,
+        },
+        reason.message,
+      );
       this.#events.emit("error", { error: reason });
       this.#decide(attempt, undefined);
       attempt.controller.abort(reason);
@@ -1249,26 +1644,6 @@ type SettlementBase = {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
   : never;
-
-/**
- * The user's logger with every call guarded: a logger that throws must not
- * end the worker loop or leave a rejection unhandled.
- */
-function guardLogger(logger: Logger): Logger {
-  const guarded: Logger = {};
-  for (const level of ["debug", "info", "warn", "error"] as const) {
-    const log = logger[level];
-    if (typeof log !== "function") continue;
-    guarded[level] = (message, data) => {
-      try {
-        log.call(logger, message, data);
-      } catch {
-        // Nowhere left to report it; the work goes on.
-      }
-    };
-  }
-  return guarded;
-}
 
 /**
  * An error as stored JSON. An error whose properties throw when read is

@@ -45,24 +45,42 @@ interface DenoSignals {
   removeSignalListener(signal: string, listener: () => void): void;
 }
 
+/** The signals that ask a process to shut down. */
+export type ShutdownSignal = "SIGINT" | "SIGTERM";
+
 /**
- * Calls `listener` on SIGINT or SIGTERM; returns a function that removes it.
- * While installed, the signals no longer end the process by themselves.
+ * Calls `listener` with the signal's name on SIGINT or SIGTERM; returns a
+ * function that removes it (safe to call more than once). While installed,
+ * the signals no longer end the process by themselves; once removed, they
+ * do again. A signal the platform cannot listen for (Deno on Windows has no
+ * SIGTERM) is skipped rather than failing the caller.
+ *
+ * `listener` must not throw: a throw inside a signal listener crashes Node
+ * and Deno and is lost on Bun, at the moment a process is trying to stop.
  */
-export function onShutdownSignal(listener: () => void): () => void {
-  const signals = ["SIGINT", "SIGTERM"];
+export function onShutdownSignal(
+  listener: (signal: ShutdownSignal) => void,
+): () => void {
+  const signals: ShutdownSignal[] = ["SIGINT", "SIGTERM"];
   const deno = (globalThis as { Deno?: DenoSignals }).Deno;
-  if (deno !== undefined) {
-    for (const signal of signals) deno.addSignalListener(signal, listener);
-    return () => {
-      for (const signal of signals) deno.removeSignalListener(signal, listener);
-    };
-  }
   const process = (globalThis as { process?: SignalProcess }).process;
-  if (process === undefined) return () => {};
-  for (const signal of signals) process.on(signal, listener);
+  const remove: Array<() => void> = [];
+  for (const signal of signals) {
+    const onSignal = () => listener(signal);
+    try {
+      if (deno !== undefined) {
+        deno.addSignalListener(signal, onSignal);
+        remove.push(() => deno.removeSignalListener(signal, onSignal));
+      } else if (process !== undefined) {
+        process.on(signal, onSignal);
+        remove.push(() => process.off(signal, onSignal));
+      }
+    } catch {
+      // Not supported here; the other signal still stops the worker.
+    }
+  }
   return () => {
-    for (const signal of signals) process.off(signal, listener);
+    for (const undo of remove.splice(0)) undo();
   };
 }
 

@@ -159,6 +159,34 @@ export interface ListQuery {
   beforeId?: number;
 }
 
+/** How many tasks of one name are in one status. */
+export interface NameStatusCount {
+  /** The task name. */
+  name: string;
+  /** The status counted. */
+  status: TaskStatus;
+  /** How many tasks of that name are in that status. */
+  count: number;
+}
+
+/** What {@linkcode Backend.countDueExcept} counts. */
+export interface DueExceptQuery {
+  /** Names not counted: those some running worker handles. */
+  names: readonly string[];
+  /** Epoch ms; only queued tasks due at or before this are counted. */
+  now: number;
+  /** At most this many tasks are read, so the count costs a bounded scan. */
+  limit: number;
+}
+
+/** How many tasks of one name were counted. */
+export interface NameCount {
+  /** The task name. */
+  name: string;
+  /** How many of its tasks were counted. */
+  count: number;
+}
+
 /**
  * Something changed that may interest a waiting worker or waiter:
  * - `enqueued`: this process added tasks, the earliest runnable at `runAt`;
@@ -228,6 +256,17 @@ export interface Backend {
   listTasks(query: ListQuery): Promise<TaskRow[]>;
   /** The number of tasks per status (statuses with none may be absent). */
   countByStatus(): Promise<Partial<Record<TaskStatus, number>>>;
+  /**
+   * The number of tasks per name and status, ordered by name (pairs with
+   * no task may be absent).
+   */
+  countByName(): Promise<NameStatusCount[]>;
+  /**
+   * Queued tasks due by `query.now` whose name is not in `query.names`,
+   * counted per name among the first `query.limit` such tasks found (when
+   * more match, the counts add up to `limit`). Ordered by name.
+   */
+  countDueExcept(query: DueExceptQuery): Promise<NameCount[]>;
   /** Cancels a queued task. */
   cancel(id: number, now: number): Promise<TransitionResult>;
   /** Puts a failed or cancelled task back in the queue with its attempts reset. */

@@ -47,14 +47,21 @@ export function watchFile(
     onLost();
   };
   try {
+    // Deno ignores `persistent: false`; unref() is what it honours, but
+    // only for the read of the next event in flight: after each event it
+    // starts a new read that holds the process open again (Deno 2.x), so a
+    // script that leaves its queue open after its worker stopped would never
+    // exit. Unref again once that read has started, a microtask after the
+    // event's listener returns.
+    const unref = () => (watcher as { unref?: () => unknown }).unref?.();
     watcher = watch(path, { persistent: false }, (event) => {
       onChange();
       // "rename": the watched file itself went away or was replaced; this
       // watch sees nothing of the new one.
       if (event === "rename") lost();
+      else queueMicrotask(unref);
     });
-    // Deno ignores `persistent: false`; unref() is what it honours.
-    (watcher as { unref?: () => unknown }).unref?.();
+    unref();
     // A watch that breaks only loses the hint: the caller's polling goes on.
     watcher.on("error", lost);
     return stop;

@@ -1,0 +1,63 @@
+/**
+ * Every TypeScript block in README.md runs as written: each is extracted to
+ * its own file, type-checked and run with Deno (which resolves `"sitq"`
+ * through deno.json's import map to the sources) in an empty directory, and
+ * must exit 0 by itself. A block that needs a name must import or define it.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, cleanupTempDirs, ROOT, run, tempDir } from "./helpers.ts";
+
+afterAll(cleanupTempDirs);
+
+/** The ```ts blocks of `markdown`, with the line each starts on. */
+export function typescriptBlocks(
+  markdown: string,
+): Array<{ line: number; code: string }> {
+  const blocks: Array<{ line: number; code: string }> = [];
+  const lines = markdown.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== "```ts") continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && lines[end]!.trim() !== "```") end++;
+    blocks.push({ line: start + 1, code: lines.slice(start, end).join("\n") });
+    i = end;
+  }
+  return blocks;
+}
+
+const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const BLOCKS = typescriptBlocks(README);
+// Under the repository, so that Deno finds deno.json (and its import map).
+const BLOCK_DIR = join(ROOT, ".tmp/readme");
+
+test("README.md has TypeScript blocks to run", () => {
+  expect(BLOCKS.length).toBeGreaterThan(5);
+});
+
+test.each(BLOCKS.map((block) => [block.line, block] as const))(
+  "README.md block at line %d type-checks and runs",
+  async (line, block) => {
+    mkdirSync(BLOCK_DIR, { recursive: true });
+    const file = join(BLOCK_DIR, `line_${line}.ts`);
+    writeFileSync(file, block.code + "\n");
+    const result = await run(
+      [
+        BIN.deno,
+        "run",
+        "--check",
+        "-A",
+        "--config",
+        join(ROOT, "deno.json"),
+        file,
+      ],
+      { cwd: tempDir(), timeout: 60_000 },
+    );
+    expect(
+      { code: result.code, stderr: result.code === 0 ? "" : result.stderr },
+    ).toEqual({ code: 0, stderr: "" });
+  },
+  90_000,
+);

@@ -3,8 +3,6 @@
  *
  * @module
  */
-import type { StoredError } from "./types.ts";
-
 function describeThrown(value: unknown): string {
   if (typeof value === "string") return value;
   try {
@@ -32,17 +30,4 @@ export function coerceError(value: unknown): Error {
   const error = new Error(`Non-Error thrown: ${describeThrown(value)}`);
   error.name = "NonErrorThrown";
   return error;
-}
-
-/** The plain-data form of an error, as stored with a task. */
-export function toStoredError(value: unknown): StoredError {
-  const error = coerceError(value);
-  const stored: StoredError = {
-    name: error.name || "Error",
-    message: String(error.message),
-  };
-  if (typeof error.stack === "string") stored.stack = error.stack;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string") stored.code = code;
-  return stored;
 }

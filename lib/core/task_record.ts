@@ -5,6 +5,7 @@
  */
 import type { AttemptRow, TaskRow } from "../storage/backend.ts";
 import type { Serializer } from "./serializer.ts";
+import { parseStoredError } from "./stored_error.ts";
 import type {
   AttemptRecord,
   StoredError,
@@ -12,18 +13,6 @@ import type {
   TaskRecord,
   TaskResult,
 } from "./types.ts";
-
-/** Parses a stored error, tolerating text that is not sitq's JSON. */
-export function parseStoredError(text: string | null): StoredError | undefined {
-  if (text === null) return undefined;
-  try {
-    const value = JSON.parse(text) as StoredError;
-    if (typeof value?.message === "string") return value;
-  } catch {
-    // Written by something else: keep the text as the message.
-  }
-  return { name: "Error", message: text };
-}
 
 /** The {@linkcode TaskResult} a row describes. */
 export function rowToResult<Result>(

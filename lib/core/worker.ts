@@ -12,7 +12,8 @@ import type {
   ClaimRequest,
   Settlement,
 } from "../storage/backend.ts";
-import { coerceError, toStoredError } from "./coerce_error.ts";
+import { coerceError } from "./coerce_error.ts";
+import { storedErrorJson } from "./stored_error.ts";
 import {
   InterruptedError,
   InvalidStateError,
@@ -1264,7 +1265,7 @@ export class Worker implements AsyncDisposable {
       const reason = new InterruptedError(this.id);
       this.#decide(attempt, {
         outcome: "interrupted",
-        error: JSON.stringify(toStoredError(reason)),
+        error: storedErrorJson(reason),
       });
       attempt.controller.abort(reason);
     }
@@ -1378,7 +1379,7 @@ export class Worker implements AsyncDisposable {
     return {
       id: claimed.id as TaskId,
       name: claimed.name,
-      attempt: claimed.attempts,
+      attempt: claimed.attempt,
       maxAttempts: claimed.maxAttempts,
       workerId: this.id,
       get signal() {
@@ -1387,9 +1388,7 @@ export class Worker implements AsyncDisposable {
       reportProgress: async (progress: unknown) => {
         if (attempt.done) return;
         await this.backend.saveProgress(
-          claimed.id,
-          claimed.attempts,
-          this.id,
+          { id: claimed.id, workerId: this.id, attempt: claimed.attempt },
           serializeOrThrow(
             this.#serializer,
             progress,
@@ -1432,14 +1431,14 @@ export class Worker implements AsyncDisposable {
     const error = coerceError(thrown);
     const { claimed } = attempt;
     const final = error instanceof PermanentError ||
-      claimed.attempts >= claimed.maxAttempts;
+      claimed.attempt >= claimed.maxAttempts;
     const retryAt = final
       ? null
       : this.#clock.now() + Math.round(this.#retryDelay(attempt, error));
     // The error rides along as the "value" so the log line can show it whole.
     this.#decide(
       attempt,
-      { outcome, error: storeError(error), retryAt },
+      { outcome, error: storedErrorJson(error), retryAt },
       error,
     );
     if (retryAt !== null) this.#wakeAt(retryAt);
@@ -1453,19 +1452,19 @@ export class Worker implements AsyncDisposable {
   #retryDelay(attempt: Attempt, error: Error): number {
     const backoff = attempt.task?.options?.backoff ?? DEFAULT_BACKOFF;
     try {
-      return retryDelay(backoff, attempt.claimed.attempts, error);
+      return retryDelay(backoff, attempt.claimed.attempt, error);
     } catch (thrown) {
       this.#logger.error?.(
         {
           workerId: this.id,
           taskId: attempt.claimed.id,
           taskName: attempt.claimed.name,
-          attempt: attempt.claimed.attempts,
+          attempt: attempt.claimed.attempt,
           err: coerceError(thrown),
         },
         "the task's backoff threw; retrying with the default backoff",
       );
-      return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempts, error);
+      return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempt, error);
     }
   }
 
@@ -1489,7 +1488,7 @@ export class Worker implements AsyncDisposable {
     }
     const settlement = {
       id: attempt.claimed.id,
-      attempt: attempt.claimed.attempts,
+      attempt: attempt.claimed.attempt,
       workerId: this.id,
       startedAt: attempt.startedAt,
       finishedAt: this.#clock.now(),
@@ -1595,10 +1594,10 @@ export class Worker implements AsyncDisposable {
     let owned: Set<number>;
     try {
       owned = await this.backend.renewLeases(
-        this.id,
         held.map((attempt) => ({
           id: attempt.claimed.id,
-          attempt: attempt.claimed.attempts,
+          workerId: this.id,
+          attempt: attempt.claimed.attempt,
         })),
         this.#clock.now() + this.#leaseDuration,
       );
@@ -1615,7 +1614,7 @@ export class Worker implements AsyncDisposable {
           workerId: this.id,
           taskId: attempt.claimed.id,
           taskName: attempt.claimed.name,
-          attempt: attempt.claimed.attempts,
+          attempt: attempt.claimed.attempt,
         },
         reason.message,
       );
@@ -1644,18 +1643,3 @@ type SettlementBase = {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
   : never;
-
-/**
- * An error as stored JSON. An error whose properties throw when read is
- * stored as what could be read, never left unrecorded.
- */
-function storeError(error: Error): string {
-  try {
-    return JSON.stringify(toStoredError(error));
-  } catch {
-    return JSON.stringify({
-      name: "Error",
-      message: "The task failed with an error whose details could not be read",
-    });
-  }
-}

@@ -42,6 +42,25 @@ export interface ClaimRequest {
   leaseDuration: number;
 }
 
+/**
+ * The fencing token of one attempt: which task, which worker, which attempt.
+ *
+ * A claim hands out a token; every later write about that attempt (a lease
+ * renewal, progress, its settlement) carries it and counts only while the
+ * task is still `running` under the same worker and the same attempt number
+ * (the row's `attempts` column). A worker whose lease lapsed and whose task
+ * another worker re-claimed holds a stale token, so its late writes change
+ * nothing. Backends check this one rule, in one place, for every such write.
+ */
+export interface FencingToken {
+  /** The task id. */
+  id: number;
+  /** The worker that claimed the attempt. */
+  workerId: string;
+  /** The attempt number the claim started (1 for the first run). */
+  attempt: number;
+}
+
 /** A task a worker has just claimed. */
 export interface ClaimedTask {
   /** The task id. */
@@ -50,8 +69,8 @@ export interface ClaimedTask {
   name: string;
   /** The serialized argument list. */
   args: string;
-  /** The number of this attempt (already incremented). */
-  attempts: number;
+  /** This attempt's number, from 1: its fencing token's `attempt`. */
+  attempt: number;
   /** Total attempts allowed. */
   maxAttempts: number;
   /** Per-attempt limit in ms, or null for none. */
@@ -62,14 +81,10 @@ export interface ClaimedTask {
   runAt: number;
 }
 
-/** The end of one attempt, written only if the worker still owns it. */
+/** The end of one attempt, written only while its fencing token holds. */
 export type Settlement =
+  & FencingToken
   & {
-    /** The task id. */
-    id: number;
-    /** The attempt number the worker claimed; ownership is checked on it. */
-    attempt: number;
-    workerId: string;
     startedAt: number;
     finishedAt: number;
   }
@@ -227,10 +242,9 @@ export interface Backend {
     settlements: readonly Settlement[],
     claim: ClaimRequest | undefined,
   ): Promise<{ applied: boolean[]; claimed: ClaimedTask[] }>;
-  /** Extends the leases of `tasks` owned by `workerId`; returns the ids still owned. */
+  /** Extends the leases of the attempts `tokens` still fence; returns their ids. */
   renewLeases(
-    workerId: string,
-    tasks: ReadonlyArray<{ id: number; attempt: number }>,
+    tokens: readonly FencingToken[],
     leaseExpiresAt: number,
   ): Promise<Set<number>>;
   /**
@@ -238,13 +252,9 @@ export interface Backend {
    * when that was their last attempt) and records the lost attempts.
    */
   recoverExpiredLeases(now: number, error: string): Promise<number[]>;
-  /** Stores progress if `workerId` still owns attempt `attempt`. */
+  /** Stores progress while `token` still fences the running attempt. */
   saveProgress(
-    /** The task id. */
-    id: number,
-    /** The attempt number, from 1. */
-    attempt: number,
-    workerId: string,
+    token: FencingToken,
     /** The serialized progress last reported. */
     progress: string,
   ): Promise<boolean>;

@@ -16,6 +16,7 @@ import type {
   ClaimedTask,
   ClaimRequest,
   DueExceptQuery,
+  FencingToken,
   ListQuery,
   NameCount,
   NameStatusCount,
@@ -296,22 +297,21 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Extends leases still owned by `workerId`; returns the ids renewed. */
   async renewLeases(
-    workerId: string,
-    tasks: ReadonlyArray<{ id: number; attempt: number }>,
+    tokens: readonly FencingToken[],
     leaseExpiresAt: number,
   ): Promise<Set<number>> {
-    if (tasks.length === 0) return new Set();
+    if (tokens.length === 0) return new Set();
     return await this.#write(async (trx) => {
       const owned = new Set<number>();
-      for (const task of tasks) {
+      for (const token of tokens) {
         const result = await trx.updateTable("sitq_tasks")
           .set({ lease_expires_at: leaseExpiresAt })
-          .where("id", "=", task.id)
+          .where("id", "=", token.id)
           .where("status", "=", RUNNING)
-          .where("worker_id", "=", workerId)
-          .where("attempts", "=", task.attempt)
+          .where("worker_id", "=", token.workerId)
+          .where("attempts", "=", token.attempt)
           .executeTakeFirst();
-        if (result.numUpdatedRows > 0n) owned.add(task.id);
+        if (result.numUpdatedRows > 0n) owned.add(token.id);
       }
       return owned;
     }, { durable: false });
@@ -356,18 +356,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Stores progress for an attempt the worker still owns. */
   async saveProgress(
-    id: number,
-    attempt: number,
-    workerId: string,
+    token: FencingToken,
     progress: string,
   ): Promise<boolean> {
     return await this.#write(async (trx) => {
       const result = await trx.updateTable("sitq_tasks")
         .set({ progress })
-        .where("id", "=", id)
+        .where("id", "=", token.id)
         .where("status", "=", RUNNING)
-        .where("worker_id", "=", workerId)
-        .where("attempts", "=", attempt)
+        .where("worker_id", "=", token.workerId)
+        .where("attempts", "=", token.attempt)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     }, { durable: false });
@@ -665,7 +663,7 @@ async function claimTasks(
     id: Number(row.id),
     name: row.name,
     args: row.args,
-    attempts: row.attempts,
+    attempt: row.attempts,
     maxAttempts: row.max_attempts,
     timeout: row.timeout_ms,
     priority: row.priority,

@@ -111,6 +111,23 @@ export function checkOptionsObject(value: unknown, action: string): void {
   }
 }
 
+/**
+ * The key list of an options type, written once: the object must name every
+ * key of `T` and nothing else, so a key added to the interface without being
+ * listed here (or listed but not in the interface) is a compile error, and
+ * {@linkcode checkKnownKeys} can never drift from the type it checks.
+ *
+ * @example
+ * ```ts ignore
+ * const KEYS = optionKeys<{ a?: number; b?: string }>({ a: true, b: true });
+ * ```
+ */
+export function optionKeys<T>(
+  keys: { readonly [K in keyof Required<T>]: true },
+): readonly string[] {
+  return Object.keys(keys);
+}
+
 /** Throws unless every key of `options` is one of `known`, naming the typo. */
 export function checkKnownKeys(
   options: object | undefined,

@@ -28,15 +28,15 @@
  *
  * @module
  */
-export { TaskQueue } from "./lib/core/task_queue.ts";
+export { TaskQueue } from "./lib/queue/task_queue.ts";
 export type {
   ListTasksOptions,
   PruneOptions,
-  TaskPage,
   TaskQueueOptions,
-  WaitOptions,
-} from "./lib/core/task_queue.ts";
-export { Worker } from "./lib/core/worker.ts";
+} from "./lib/queue/options.ts";
+export type { WaitOptions } from "./lib/queue/result_watcher.ts";
+export type { TaskPage } from "./lib/queue/results.ts";
+export { Worker } from "./lib/worker/worker.ts";
 export type {
   AnyTask,
   StopOptions,
@@ -46,7 +46,7 @@ export type {
   WorkerOptions,
   WorkerRunOptions,
   WorkerStats,
-} from "./lib/core/worker.ts";
+} from "./lib/worker/types.ts";
 export type {
   RunOptions,
   Task,
@@ -74,7 +74,7 @@ export type { DatabaseErrorCode, SitqErrorCode } from "./lib/core/errors.ts";
 export { coerceError } from "./lib/core/coerce_error.ts";
 export type { LogData, Logger, LogMethod } from "./lib/core/logger.ts";
 export type { Unsubscribe } from "./lib/core/events.ts";
-export { TASK_STATUSES } from "./lib/core/types.ts";
+export { TASK_STATUSES } from "./lib/core/statuses.ts";
 export type {
   AttemptOutcome,
   AttemptRecord,
@@ -89,22 +89,5 @@ export type {
   TaskResult,
   TaskStatus,
 } from "./lib/core/types.ts";
-export { SQLiteBackend } from "./lib/storage/sqlite_backend.ts";
-export type { SQLiteBackendOptions } from "./lib/storage/sqlite_backend.ts";
-export { SqlBackend } from "./lib/storage/sql_backend.ts";
-export type { SqlBackendOptions } from "./lib/storage/sql_backend.ts";
-export type {
-  AttemptRow,
-  Backend,
-  BackendChange,
-  ClaimedTask,
-  ClaimRequest,
-  DueExceptQuery,
-  ListQuery,
-  NameCount,
-  NameStatusCount,
-  NewTaskRow,
-  Settlement,
-  TaskRow,
-  TransitionResult,
-} from "./lib/storage/backend.ts";
+export { SQLiteBackend } from "./lib/storage/sqlite/sqlite_backend.ts";
+export type { SQLiteBackendOptions } from "./lib/storage/sqlite/sqlite_backend.ts";

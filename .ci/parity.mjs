@@ -1,5 +1,7 @@
 // Checks that the JSR and npm manifests describe the same package: same
-// version, one entry point each, and the same dependency ranges.
+// version, the same entry points (each .ts source in deno.json built to the
+// .js and .d.ts of the same name in dist/ for npm), and the same dependency
+// ranges.
 import { readFileSync } from "node:fs";
 
 const deno = JSON.parse(readFileSync("deno.json", "utf8"));
@@ -11,11 +13,32 @@ if (deno.version !== pkg.version) {
     `version: deno.json ${deno.version} != package.json ${pkg.version}`,
   );
 }
-if (deno.exports !== "./mod.ts") {
-  problems.push(`deno.json exports must be "./mod.ts"`);
+// Subpath -> source base name: "./backend" is backend.ts, dist/backend.js.
+const ENTRY_POINTS = { ".": "mod", "./backend": "backend" };
+const denoExports = deno.exports ?? {};
+const pkgExports = pkg.exports ?? {};
+for (const [subpath, base] of Object.entries(ENTRY_POINTS)) {
+  if (denoExports[subpath] !== `./${base}.ts`) {
+    problems.push(`deno.json exports["${subpath}"] must be "./${base}.ts"`);
+  }
+  for (const [condition, file] of [["types", "d.ts"], ["default", "js"]]) {
+    const want = `./dist/${base}.${file}`;
+    if (pkgExports[subpath]?.[condition] !== want) {
+      problems.push(
+        `package.json exports["${subpath}"].${condition} must be "${want}"`,
+      );
+    }
+  }
 }
-if (pkg.exports?.["."]?.default !== "./dist/mod.js") {
-  problems.push(`package.json exports["."].default must be "./dist/mod.js"`);
+const manifests = { "deno.json": denoExports, "package.json": pkgExports };
+for (const [name, exports] of Object.entries(manifests)) {
+  for (const subpath of Object.keys(exports)) {
+    if (!(subpath in ENTRY_POINTS)) {
+      problems.push(
+        `${name} exports "${subpath}": add it to both manifests and to ENTRY_POINTS here`,
+      );
+    }
+  }
 }
 for (const [name, range] of Object.entries(pkg.dependencies ?? {})) {
   const mapped = deno.imports?.[name];

@@ -25,7 +25,7 @@ import {
 } from "../mod.ts";
 import { ImmediateSqliteDialect } from "../lib/drivers/immediate_sqlite_dialect.ts";
 import { openSqlite } from "../lib/drivers/open_sqlite.ts";
-import { migrate, SCHEMA_VERSION } from "../lib/storage/migrations.ts";
+import { migrate, SCHEMA_VERSION } from "../lib/storage/sqlite/migrations.ts";
 import type { SitqSchema } from "../lib/storage/schema.ts";
 import {
   cleanup,

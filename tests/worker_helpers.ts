@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQLiteBackend, TaskQueue, type Worker } from "../mod.ts";
-import type { ClaimRequest, Settlement } from "../lib/storage/backend.ts";
+import type { ClaimRequest, Settlement } from "../backend.ts";
 import {
   closeLater,
   type NewQueueOptions,

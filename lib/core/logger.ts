@@ -31,14 +31,18 @@ export type LogMethod = (data: LogData, message: string) => void;
  * any object with methods taking `(data, message)` fit. A level that is
  * missing is not logged.
  *
- * What each level carries (every line has `workerId`; task lines have
- * `taskId`, `taskName`, `attempt` and `maxAttempts`):
+ * What each level carries (every line but the backend's notice has
+ * `workerId`; task lines have `taskId`, `taskName`, `attempt` and
+ * `maxAttempts`):
  * - `debug`: tasks claimed, tasks completed (with `duration`).
  * - `info`: the worker started, is stopping (with how long it waits), stopped;
  *   a shutdown signal.
  * - `warn`: an attempt failed or timed out and will be retried (`err`,
  *   `retryAt`, and `timeout` for a timeout); a task interrupted by a stop and
- *   queued again; expired leases recovered; a lease lost.
+ *   queued again; expired leases recovered; a lease lost; once per worker,
+ *   the backend's notice that other processes' commits are found by polling
+ *   alone (`backend`: its description), because its push wake-ups cannot
+ *   run.
  * - `error`: a task failed for good or timed out on its last attempt
  *   (`err`); the worker's own database error, which it retries.
  *

@@ -1,23 +1,60 @@
 /**
  * The one home of the task status sets: which statuses exist, which are
  * final, which are live. Everything that asks "is this task finished?" asks
- * here.
+ * here. `TaskStatus` (in `types.ts`) is derived from `TASK_STATUSES`; the
+ * final and live sets are checked against it by the compiler, so a status
+ * added to the list must be placed in one of them.
  *
  * @module
  */
 import type { FinalStatus, TaskStatus } from "./types.ts";
 
-export { TASK_STATUSES } from "./types.ts";
-
-/** Statuses a task never leaves on its own: its outcome is decided. */
-export const FINAL_STATUSES: readonly FinalStatus[] = [
+/**
+ * Every state a stored task can be in, in the order of its life.
+ *
+ * @example
+ * ```ts
+ * import { TASK_STATUSES } from "sitq";
+ *
+ * console.log(TASK_STATUSES.join(", ")); // "queued, running, completed, failed, cancelled"
+ * ```
+ */
+export const TASK_STATUSES = [
+  "queued",
+  "running",
   "completed",
   "failed",
   "cancelled",
-];
+] as const;
 
-/** Statuses of a task that may still run: queued or running. */
-export const LIVE_STATUSES: readonly TaskStatus[] = ["queued", "running"];
+/**
+ * Statuses a task never leaves on its own: its outcome is decided. Listed as
+ * the keys of a record over {@linkcode FinalStatus}, so the list and the type
+ * cannot drift apart (a missing or extra status is a compile error).
+ */
+export const FINAL_STATUSES: readonly FinalStatus[] = Object.freeze(
+  Object.keys(
+    {
+      completed: true,
+      failed: true,
+      cancelled: true,
+    } satisfies Record<FinalStatus, true>,
+  ) as FinalStatus[],
+);
+
+/**
+ * Statuses of a task that may still run: queued or running. With
+ * {@linkcode FINAL_STATUSES} they cover every status exactly once (checked by
+ * the compiler as for the final ones).
+ */
+export const LIVE_STATUSES: readonly TaskStatus[] = Object.freeze(
+  Object.keys(
+    {
+      queued: true,
+      running: true,
+    } satisfies Record<Exclude<TaskStatus, FinalStatus>, true>,
+  ) as TaskStatus[],
+);
 
 /** Whether `status` is final (completed, failed or cancelled). */
 export function isFinalStatus(status: TaskStatus): status is FinalStatus {

@@ -10,9 +10,10 @@ import {
   checkDuration,
   checkInteger,
   checkKnownKeys,
-  checkOptionsObject,
+  checkOptions,
   checkTimerDuration,
   checkWellFormed,
+  optionKeys,
 } from "./validate.ts";
 
 /**
@@ -135,14 +136,6 @@ export interface Task<Args extends unknown[] = unknown[], Result = unknown> {
   with(options: RunOptions): Task<Args, Result>;
 }
 
-const TASK_OPTION_KEYS = ["maxAttempts", "backoff", "timeout", "priority"];
-const RUN_OPTION_KEYS = [
-  "delay",
-  "runAt",
-  "priority",
-  "maxAttempts",
-  "timeout",
-];
 const NAME_LIMIT = 200;
 
 /**
@@ -209,12 +202,15 @@ function checkCommonOptions<T extends TaskOptions | RunOptions>(
   keys: readonly string[],
   action: string,
 ): T | undefined {
-  checkOptionsObject(options, action);
+  checkOptions(options, keys, action);
   if (options === undefined) return undefined;
-  checkKnownKeys(options as object, keys, action);
   checkSharedOptions(options as T, action);
   return options as T;
 }
+
+const TASK_OPTION_KEYS = optionKeys<TaskOptions>(
+  { maxAttempts: true, backoff: true, timeout: true, priority: true },
+);
 
 /** Throws unless `options` are valid {@linkcode TaskOptions}. */
 export function checkTaskOptions(options: unknown, name: string): void {
@@ -230,9 +226,14 @@ export function checkTaskOptions(options: unknown, name: string): void {
   }
 }
 
+/** The fields each object backoff reads, per `type`. */
 const BACKOFF_KEYS = {
-  fixed: ["type", "delay"],
-  exponential: ["type", "delay", "maxDelay", "jitter"],
+  fixed: optionKeys<Extract<Backoff, { type: "fixed" }>>(
+    { type: true, delay: true },
+  ),
+  exponential: optionKeys<Extract<Backoff, { type: "exponential" }>>(
+    { type: true, delay: true, maxDelay: true, jitter: true },
+  ),
 };
 
 /**
@@ -258,6 +259,14 @@ function checkBackoffFields(backoff: Backoff, action: string): void {
   }
 }
 
+const RUN_OPTION_KEYS = optionKeys<RunOptions>({
+  delay: true,
+  runAt: true,
+  priority: true,
+  maxAttempts: true,
+  timeout: true,
+});
+
 /** Throws unless `options` are valid {@linkcode RunOptions}. */
 export function checkRunOptions(options: unknown, name: string): void {
   const action = `enqueue task "${name}"`;
@@ -277,8 +286,10 @@ export function checkRunOptions(options: unknown, name: string): void {
 }
 
 /**
- * Makes a task object. `TaskQueue.task` calls this after validating; it is
- * exported for workers that define tasks without a queue.
+ * Makes a frozen task object. `TaskQueue.task` calls this after checking the
+ * name, handler and options; it is internal (not exported from `mod.ts`):
+ * users make tasks with `queue.task()`. `with()` checks its run options and
+ * returns a new task whose run options are merged over these.
  */
 export function createTask<Args extends unknown[], Result>(
   name: string,

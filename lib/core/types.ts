@@ -2,13 +2,20 @@
  * The words and shapes shared by the queue, the worker and the storage.
  *
  * Terminology:
- * - task: a named, typed handler registered with `queue.task(name, handler)`;
- *   also one enqueued execution of it (a row in the database), identified by
- *   a {@linkcode TaskId}. Where the two must be told apart, the stored one is
- *   a {@linkcode TaskRecord}.
+ * - task: a named, typed handler registered with `queue.task(name, handler)`
+ *   (a `Task`, the definition); also one enqueued execution of it (a row in
+ *   the database, the run), identified by a {@linkcode TaskId}. Where the
+ *   two must be told apart, the stored run is a {@linkcode TaskRecord}, and
+ *   what `getResult` says of it a {@linkcode TaskResult}.
  * - attempt: one try at a task by one worker; counts toward `maxAttempts`.
  * - lease: a claim with an expiry that a live worker renews while the handler
  *   runs; an expired lease makes the task claimable again.
+ * - fencing token: which task, which worker, which attempt; every write about
+ *   an attempt carries it and counts only while it still holds (the storage
+ *   layer's `FencingToken`).
+ * - settlement: how an attempt ended (completed; failed or timed out, with
+ *   a retry time while attempts remain; interrupted), written with its
+ *   fencing token.
  * - backend: the storage the core calls; driver: the runtime's SQLite binding.
  *
  * Times are milliseconds since the epoch in storage and `Date`s in the API.
@@ -16,15 +23,7 @@
  *
  * @module
  */
-
-/** Every state a stored task can be in. */
-export const TASK_STATUSES = [
-  "queued",
-  "running",
-  "completed",
-  "failed",
-  "cancelled",
-] as const;
+import type { TASK_STATUSES } from "./statuses.ts";
 
 /**
  * Where a task is in its life:
@@ -37,7 +36,7 @@ export const TASK_STATUSES = [
  */
 export type TaskStatus = typeof TASK_STATUSES[number];
 
-/** Statuses a task never leaves on its own. */
+/** Statuses a task never leaves on its own (listed as `FINAL_STATUSES`). */
 export type FinalStatus = "completed" | "failed" | "cancelled";
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import { closeAfterFailure, setBusyTimeout } from "./native_open.ts";
-import { importRuntimeModule } from "./runtime.ts";
+import { importRuntimeModule } from "../runtime/runtime.ts";
 import type { Bindable, NativeDatabase } from "./sqlite_shim.ts";
 
 interface BunStatement {

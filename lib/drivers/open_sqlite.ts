@@ -15,12 +15,15 @@ import {
   type NodeSqliteModule,
   openNodeSqlite,
 } from "./node_sqlite.ts";
-import { detectRuntime, importRuntimeModule } from "./runtime.ts";
+import { detectRuntime, importRuntimeModule } from "../runtime/runtime.ts";
 import { createShimDatabase, type ShimDatabase } from "./sqlite_shim.ts";
 import { toDatabaseError } from "./sqlite_errors.ts";
 
-/** The driver names {@linkcode openSqlite} can pick. */
-export type SqliteDriverName = "bun:sqlite" | "node:sqlite" | "better-sqlite3";
+/**
+ * Milliseconds a statement waits for another connection's lock unless told
+ * otherwise; `SQLiteBackend`'s `busyTimeout` defaults to it too.
+ */
+export const DEFAULT_BUSY_TIMEOUT = 5000;
 
 /** Options of {@linkcode openSqlite}. */
 export interface OpenSqliteOptions {
@@ -120,7 +123,7 @@ export async function openSqlite(
   path: string,
   options: OpenSqliteOptions = {},
 ): Promise<ShimDatabase> {
-  const busyTimeout = Math.round(options.busyTimeout ?? 5000);
+  const busyTimeout = Math.round(options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT);
   try {
     return await openForRuntime(path, busyTimeout);
   } catch (error) {

@@ -9,7 +9,11 @@
  *
  * @module
  */
-import { DatabaseError, SitqError } from "../core/errors.ts";
+import {
+  DatabaseError,
+  type DatabaseErrorCode,
+  SitqError,
+} from "../core/errors.ts";
 
 /** The driver's message and result code, e.g. "disk I/O error SQLITE_IOERR_WRITE". */
 function describe(error: unknown): string {
@@ -64,63 +68,6 @@ export interface ErrorContext {
   busyTimeout?: number;
 }
 
-type Condition =
-  | "NOT_A_DATABASE"
-  | "LOCKED"
-  | "CORRUPT"
-  | "FULL"
-  | "READ_ONLY"
-  | "IO"
-  | "CANNOT_OPEN"
-  | "PERMISSION"
-  | "OTHER";
-
-function classify(error: unknown): Condition | undefined {
-  switch (primaryCode(error)) {
-    case "NOTADB":
-      return "NOT_A_DATABASE";
-    case "BUSY":
-    case "LOCKED":
-      return "LOCKED";
-    case "CORRUPT":
-      return "CORRUPT";
-    case "FULL":
-      return "FULL";
-    case "READONLY":
-      return "READ_ONLY";
-    case "IOERR":
-      return "IO";
-    case "CANTOPEN":
-      return "CANNOT_OPEN";
-  }
-  const text = describe(error).toLowerCase();
-  // Deno's permission check, before SQLite sees the file at all.
-  if (
-    text.includes("requires read access") ||
-    text.includes("requires write access")
-  ) return "PERMISSION";
-  if (text.includes("file is not a database")) return "NOT_A_DATABASE";
-  if (
-    text.includes("database is locked") ||
-    text.includes("database table is locked")
-  ) return "LOCKED";
-  if (text.includes("malformed") || text.includes("disk image")) {
-    return "CORRUPT";
-  }
-  if (text.includes("database or disk is full")) return "FULL";
-  if (text.includes("readonly database")) return "READ_ONLY";
-  if (text.includes("disk i/o error")) return "IO";
-  if (
-    text.includes("unable to open") ||
-    // better-sqlite3 checks the directory itself, with its own wording.
-    text.includes("directory does not exist")
-  ) return "CANNOT_OPEN";
-  if (primaryCode(error) !== undefined || text.includes("sqlite")) {
-    return "OTHER";
-  }
-  return undefined;
-}
-
 function lockedDetail(context: ErrorContext): string {
   const { elapsedMs, busyTimeout } = context;
   if (elapsedMs !== undefined && busyTimeout !== undefined) {
@@ -130,6 +77,111 @@ function lockedDetail(context: ErrorContext): string {
   }
   if (busyTimeout !== undefined) return ` (busyTimeout is ${busyTimeout} ms)`;
   return "";
+}
+
+/** One condition sitq tells apart, how to recognise it, and what to say. */
+interface Condition {
+  /** SQLite primary result codes that mean it ("BUSY", …); checked first. */
+  readonly resultCodes: readonly string[];
+  /** Lower-case fragments of the message that mean it, for errors without a result code. */
+  readonly texts: readonly string[];
+  /** The `DatabaseError` code reported. */
+  readonly code: DatabaseErrorCode;
+  /**
+   * The message: what happened to `where` and what to do.
+   *
+   * @param where "the in-memory database" or the quoted path.
+   * @param detail The driver's message and result code.
+   */
+  message(where: string, detail: string, context: ErrorContext): string;
+}
+
+/**
+ * The conditions, in the order their message texts are tried: a result code
+ * decides where there is one, then the first condition whose text matches.
+ */
+const CONDITIONS: readonly Condition[] = [
+  {
+    // Deno's permission check, before SQLite sees the file at all.
+    resultCodes: [],
+    texts: ["requires read access", "requires write access"],
+    code: "CANNOT_OPEN",
+    message: (where, detail) =>
+      `Cannot open ${where}: Deno did not grant access to it; run with --allow-read and --allow-write for the directory that holds it (SQLite also keeps -wal and -shm files there), e.g. --allow-read=./data --allow-write=./data (${detail})`,
+  },
+  {
+    resultCodes: ["NOTADB"],
+    texts: ["file is not a database"],
+    code: "NOT_A_DATABASE",
+    message: (where) =>
+      `Cannot use ${where}: the file exists but is not an SQLite database; point sitq at a new path or at a database it created`,
+  },
+  {
+    resultCodes: ["BUSY", "LOCKED"],
+    texts: ["database is locked", "database table is locked"],
+    code: "DATABASE_LOCKED",
+    message: (where, _detail, context) =>
+      `Cannot use ${where}: another connection kept the database locked${
+        lockedDetail(context)
+      }; retry, raise busyTimeout, or find the process keeping a long transaction open`,
+  },
+  {
+    resultCodes: ["CORRUPT"],
+    texts: ["malformed", "disk image"],
+    code: "DATABASE_CORRUPT",
+    message: (where) =>
+      `Cannot read ${where}: the database file is corrupt; restore it from a backup or run "PRAGMA integrity_check" on it with the sqlite3 shell`,
+  },
+  {
+    resultCodes: ["FULL"],
+    texts: ["database or disk is full"],
+    code: "DISK_FULL",
+    message: (where, detail) =>
+      `Cannot write to ${where}: the disk holding it is full (or the database reached its size limit); free space, then retry. The failed write changed nothing and everything committed before it is intact (${detail})`,
+  },
+  {
+    resultCodes: ["READONLY"],
+    texts: ["readonly database"],
+    code: "READ_ONLY",
+    message: (where, detail) =>
+      `Cannot write to ${where}: this process may only read it (the file, its directory or its filesystem is read-only; sitq also creates the -wal and -shm files beside it); give this process write access or use a writable path (${detail})`,
+  },
+  {
+    resultCodes: ["IOERR"],
+    texts: ["disk i/o error"],
+    code: "IO_ERROR",
+    message: (where, detail) =>
+      `Cannot use ${where}: the operating system reported an I/O error; check the disk and its filesystem (kernel log, a network or removable drive that went away, a file size limit), then retry. A write that failed this way changed nothing (${detail})`,
+  },
+  {
+    resultCodes: ["CANTOPEN"],
+    // better-sqlite3 checks the directory itself, with its own wording.
+    texts: ["unable to open", "directory does not exist"],
+    code: "CANNOT_OPEN",
+    message: (where, detail) =>
+      `Cannot open ${where}: check that its directory exists and that this process may read and write it (${detail})`,
+  },
+];
+
+/**
+ * The condition `error` reports; "other" for an SQLite failure none of them
+ * names; undefined for an error that is not SQLite's.
+ */
+function classify(error: unknown): Condition | "other" | undefined {
+  const resultCode = primaryCode(error);
+  const byCode = resultCode === undefined
+    ? undefined
+    : CONDITIONS.find((condition) =>
+      condition.resultCodes.includes(resultCode)
+    );
+  if (byCode !== undefined) return byCode;
+  const text = describe(error).toLowerCase();
+  const byText = CONDITIONS.find((condition) =>
+    condition.texts.some((fragment) => text.includes(fragment))
+  );
+  if (byText !== undefined) return byText;
+  if (resultCode !== undefined || text.includes("sqlite")) return "other";
+  return undefined;
 }
 
 /**
@@ -151,74 +203,18 @@ export function toDatabaseError(
   if (condition === undefined) return error;
   const where = path === ":memory:" ? "the in-memory database" : `"${path}"`;
   const options = { cause: error };
-  switch (condition) {
-    case "NOT_A_DATABASE":
-      return new DatabaseError(
-        "NOT_A_DATABASE",
-        `Cannot use ${where}: the file exists but is not an SQLite database; point sitq at a new path or at a database it created`,
-        options,
-      );
-    case "LOCKED":
-      return new DatabaseError(
-        "DATABASE_LOCKED",
-        `Cannot use ${where}: another connection kept the database locked${
-          lockedDetail(context)
-        }; retry, raise busyTimeout, or find the process keeping a long transaction open`,
-        options,
-      );
-    case "CORRUPT":
-      return new DatabaseError(
-        "DATABASE_CORRUPT",
-        `Cannot read ${where}: the database file is corrupt; restore it from a backup or run "PRAGMA integrity_check" on it with the sqlite3 shell`,
-        options,
-      );
-    case "FULL":
-      return new DatabaseError(
-        "DISK_FULL",
-        `Cannot write to ${where}: the disk holding it is full (or the database reached its size limit); free space, then retry. The failed write changed nothing and everything committed before it is intact (${
-          describe(error)
-        })`,
-        options,
-      );
-    case "READ_ONLY":
-      return new DatabaseError(
-        "READ_ONLY",
-        `Cannot write to ${where}: this process may only read it (the file, its directory or its filesystem is read-only; sitq also creates the -wal and -shm files beside it); give this process write access or use a writable path (${
-          describe(error)
-        })`,
-        options,
-      );
-    case "IO":
-      return new DatabaseError(
-        "IO_ERROR",
-        `Cannot use ${where}: the operating system reported an I/O error; check the disk and its filesystem (kernel log, a network or removable drive that went away, a file size limit), then retry. A write that failed this way changed nothing (${
-          describe(error)
-        })`,
-        options,
-      );
-    case "PERMISSION":
-      return new DatabaseError(
-        "CANNOT_OPEN",
-        `Cannot open ${where}: Deno did not grant access to it; run with --allow-read and --allow-write for the directory that holds it (SQLite also keeps -wal and -shm files there), e.g. --allow-read=./data --allow-write=./data (${
-          describe(error)
-        })`,
-        options,
-      );
-    case "CANNOT_OPEN":
-      return new DatabaseError(
-        "CANNOT_OPEN",
-        `Cannot open ${where}: check that its directory exists and that this process may read and write it (${
-          describe(error)
-        })`,
-        options,
-      );
-    case "OTHER":
-      return new DatabaseError(
-        "DATABASE",
-        `SQLite failed on ${where}: ${describe(error)}`,
-        options,
-      );
+  if (condition === "other") {
+    return new DatabaseError(
+      "DATABASE",
+      `SQLite failed on ${where}: ${describe(error)}`,
+      options,
+    );
   }
+  return new DatabaseError(
+    condition.code,
+    condition.message(where, describe(error), context),
+    options,
+  );
 }
 
 /**
@@ -228,5 +224,7 @@ export function toDatabaseError(
  */
 export function isLockedError(error: unknown): boolean {
   if (error instanceof DatabaseError) return error.code === "DATABASE_LOCKED";
-  return classify(error) === "LOCKED";
+  const condition = classify(error);
+  return typeof condition === "object" &&
+    condition.code === "DATABASE_LOCKED";
 }

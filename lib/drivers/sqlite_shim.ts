@@ -39,9 +39,13 @@ export interface NativeDatabase {
   close(): void;
 }
 
-/** The SQLite database Kysely drives, plus `exec` for pragmas and DDL. */
+/** The SQLite database Kysely drives, plus what sitq adds around it. */
 export interface ShimDatabase extends SqliteDatabase {
-  /** Runs SQL with no parameters, e.g. a PRAGMA. */
+  /**
+   * Runs SQL with no parameters outside Kysely and its transactions. sitq
+   * itself sends everything through Kysely; tests use this to put the
+   * connection in states Kysely would not (a transaction left open).
+   */
   exec(sql: string): void;
   /** Forgets prepared statements, e.g. after a schema change. */
   clearStatementCache(): void;
@@ -128,8 +132,8 @@ export function createShimDatabase(
       forgetAll();
     },
     exec(sql: string): void {
-      // Statements prepared before a schema change can report stale column
-      // counts on node:sqlite (nodejs/node#64219), so DDL clears the cache.
+      // The SQL may change the schema, and statements prepared before that
+      // can report stale column counts on node:sqlite (nodejs/node#64219).
       forgetAll();
       native.exec(sql);
     },

@@ -1,9 +1,13 @@
 /**
- * The one interface the core calls to store and claim tasks. The SQL
- * implementation is written once with Kysely; `SQLiteBackend` is the default.
+ * The one interface the queue and the worker call to store and claim tasks,
+ * and the storage-shaped rows it speaks: serialized text, times in epoch
+ * milliseconds, columns named as the tables name them. The queue turns them
+ * into the public types.
  *
- * Rows here are storage-shaped: serialized text, times in epoch milliseconds.
- * The core turns them into the public types.
+ * Published as the subpath entry `sitq/backend` (the root `backend.ts`),
+ * whose module doc states the contract an implementation must meet and how
+ * stable these types are. The SQL implementation is `sql_backend.ts`;
+ * `SQLiteBackend` is the default.
  *
  * @module
  */
@@ -203,15 +207,23 @@ export interface NameCount {
 }
 
 /**
- * Something changed that may interest a waiting worker or waiter:
- * - `enqueued`: this process added tasks, the earliest runnable at `runAt`;
+ * Something changed that may interest a waiting worker or waiter (how these
+ * travel is described once, in `change_feed.ts`):
+ * - `enqueued`: this process added tasks (or made them claimable again), the
+ *   earliest runnable at `runAt` (epoch ms);
  * - `settled`: these tasks changed status in this process;
- * - `external`: another connection committed something.
+ * - `external`: another connection committed something;
+ * - `notice`: something a user should know about how changes are found.
+ *   The one code, `PUSH_UNAVAILABLE`, says that push wake-ups (SQLite: the
+ *   watch on the database's write-ahead log) cannot start, or stopped and
+ *   cannot restart, so other processes' commits are found by polling alone.
+ *   Sent at most once per backend; `message` says it in a sentence.
  */
 export type BackendChange =
   | { type: "enqueued"; runAt: number }
   | { type: "settled"; ids: readonly number[] }
-  | { type: "external" };
+  | { type: "external" }
+  | { type: "notice"; code: "PUSH_UNAVAILABLE"; message: string };
 
 /** The outcome of a status change asked for by id. */
 export interface TransitionResult {
@@ -224,8 +236,9 @@ export interface TransitionResult {
 /**
  * Storage for tasks. Every method may throw `DatabaseError`.
  *
- * Implementations must make `claim` atomic across processes: a task is
- * handed to one worker per attempt.
+ * What an implementation must guarantee (atomic claims, fencing, ordering,
+ * at-least-once delivery, what `subscribe` delivers) is stated once, in the
+ * module doc of `sitq/backend`.
  */
 export interface Backend {
   /** A label for logs and tests, e.g. "sqlite (bun:sqlite)". */

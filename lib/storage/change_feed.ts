@@ -1,8 +1,45 @@
 /**
  * Fans backend changes out to subscribers, and while anyone listens, looks
  * for commits made by other connections (other processes): at once when
- * the operating system reports the database file written, and on a timer as
- * the safety net.
+ * the dialect reports the database written, and on a timer as the safety
+ * net.
+ *
+ * ## The wake-up path, end to end
+ *
+ * This header is the one description of how an idle worker (or a waiting
+ * `waitForResult`) learns that there is something to do; the other places
+ * on the path point here.
+ *
+ * 1. **This process's writes.** After each commit, `sql_backend.ts` emits a
+ *    {@linkcode BackendChange} through {@linkcode ChangeFeed.emit}:
+ *    `enqueued` (with the earliest run time) after an insert, a requeue or a
+ *    lease recovery, `settled` (with the ids) after a settlement, a cancel or
+ *    a recovery. Subscribers hear of it synchronously, with no query.
+ * 2. **Other processes' writes: the probe.** While at least one listener is
+ *    subscribed, the feed asks the dialect's `hasExternalChanges` (SQLite:
+ *    `PRAGMA data_version`, which reads no table) every `pollInterval` ms
+ *    (`changePollInterval`: 100 by default), and emits `external` when it
+ *    says yes.
+ * 3. **Push wake-ups: the write watch.** After the first successful probe
+ *    (the database exists by then) the feed starts the dialect's
+ *    `watchWrites` (SQLite: an `fs.watch` of the `-wal` file, see
+ *    `sqlite/file_watch.ts`). Each write event schedules a probe within
+ *    {@linkcode MIN_PROBE_GAP_MS}, then follow-up probes at doubling gaps up
+ *    to {@linkcode MAX_CHASE_GAP_MS} (an event comes before the commit is
+ *    visible, and one event may stand for several commits). While the watch
+ *    is live the timer probe slows to `watchedPollInterval` (1000 ms by
+ *    default). A watch is a hint, never proof: the probe stays the safety
+ *    net.
+ * 4. **No push.** When the watch cannot start, or ends and cannot start
+ *    again, the feed emits one `notice` with code `PUSH_UNAVAILABLE` (at most
+ *    once per feed, so once per backend) and keeps polling at
+ *    `pollInterval`.
+ * 5. **Subscribers.** A worker (`lib/worker/wake_ups.ts`) wakes its claim
+ *    loop on `enqueued` (at once, or at the task's run time) and on
+ *    `external`; its own `pollInterval` timer is the last safety net, and the
+ *    only one when `changePollInterval` is 0. It logs a `notice` once.
+ *    `waitForResult` (`lib/queue/result_watcher.ts`) re-reads a task on a
+ *    `settled` naming it and on any other change, and every second anyway.
  *
  * @module
  */
@@ -15,7 +52,8 @@ export type ExternalChangeProbe = () => Promise<boolean>;
 /**
  * Starts watching for writes to the database, calling `onWrite` for each
  * and `onLost` if the watch ends by itself; returns a stop function, or
- * undefined where watching is not possible.
+ * undefined when the watch cannot start (the feed then polls, and says so
+ * once with a `notice`).
  */
 export type WriteWatcher = (
   onWrite: () => void,
@@ -24,6 +62,8 @@ export type WriteWatcher = (
 
 /** How the feed looks for other connections' commits. */
 export interface ChangeFeedOptions {
+  /** The backend's label, for the `notice` message. */
+  description: string;
   /** Asks the database whether others committed. */
   probe: ExternalChangeProbe;
   /**
@@ -39,16 +79,22 @@ export interface ChangeFeedOptions {
   onError: (error: unknown) => void;
 }
 
-// Every commit, this process's own included, fires the watch. Probing at
-// most this often bounds the cost while this process writes fast, and adds
-// at most this much to another process's wake-up latency.
+/**
+ * The shortest gap, in ms, between two probes after a write event. Every
+ * commit, this process's own included, fires the watch. Probing at most this
+ * often bounds the cost while this process writes fast, and adds at most
+ * this much to another process's wake-up latency.
+ */
 const MIN_PROBE_GAP_MS = 2;
-// A write event comes when the log is written, which is before the commit is
-// visible: with synchronous=FULL the writer first waits for its fsync. And
-// the kernel merges events that pile up unread, so one event may stand for
-// several commits. So after an event, probe again at doubling gaps (2, 4,
-// ... 128 ms: about a quarter second in all), starting over at each change
-// seen, before leaving it to the poll.
+/**
+ * The longest gap, in ms, of the follow-up probes after a write event. The
+ * event comes when the log is written, which is before the commit is
+ * visible: with synchronous=FULL the writer first waits for its fsync. And
+ * the kernel merges events that pile up unread, so one event may stand for
+ * several commits. So after an event, probe again at doubling gaps (2, 4,
+ * ... 128 ms: about a quarter second in all), starting over at each change
+ * seen, before leaving it to the poll.
+ */
 const MAX_CHASE_GAP_MS = 128;
 
 /** Subscribers plus probes that run only while there are subscribers. */
@@ -62,6 +108,7 @@ export class ChangeFeed {
   #lastProbeAt = -Infinity;
   #stopWatching: (() => void) | undefined;
   #watchTried = false;
+  #pushUnavailableSaid = false;
   #closed = false;
   /** The gap before the next follow-up probe after a write; 0: none due. */
   #chaseGap = 0;
@@ -152,6 +199,30 @@ export class ChangeFeed {
     this.#schedule(this.#interval());
   };
 
+  /**
+   * Starts the dialect's write watch, if it has one. A commit between the
+   * probe that preceded this and the watch's start would go unseen until
+   * the next poll, so a started watch asks for one more probe at once; a
+   * watch that cannot start is said once, as a `notice`.
+   */
+  #startWatch(): void {
+    const { watch } = this.#options;
+    this.#watchTried = true;
+    if (watch === undefined) return;
+    this.#stopWatching = watch(this.#onWrite, this.#onLost);
+    if (this.#stopWatching !== undefined) {
+      this.#probeAgain = true;
+    } else if (!this.#pushUnavailableSaid) {
+      this.#pushUnavailableSaid = true;
+      this.emit({
+        type: "notice",
+        code: "PUSH_UNAVAILABLE",
+        message:
+          `Push wake-ups are unavailable for ${this.#options.description}: its writes cannot be watched (e.g. on a network file system, or its files were removed); other processes' commits are found by polling every ${this.#options.pollInterval} ms instead`,
+      });
+    }
+  }
+
   async #poll(): Promise<void> {
     this.#clearTimer();
     if (this.#listeners.size === 0) return;
@@ -171,13 +242,8 @@ export class ChangeFeed {
     }
     if (this.#closed) return;
     // Watch only once a probe succeeded: the database (and its write-ahead
-    // log) exists by then. A commit between that probe and the watch's
-    // start would go unseen until the next poll, so probe once more at once.
-    if (probed && !this.#watchTried) {
-      this.#watchTried = true;
-      this.#stopWatching = this.#options.watch?.(this.#onWrite, this.#onLost);
-      if (this.#stopWatching !== undefined) this.#probeAgain = true;
-    }
+    // log) exists by then.
+    if (probed && !this.#watchTried) this.#startWatch();
     if (this.#probeAgain) {
       this.#schedule(MIN_PROBE_GAP_MS);
       return;

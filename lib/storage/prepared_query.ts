@@ -102,6 +102,21 @@ export class PreparedQuery<
 }
 
 /**
+ * The most rows one multi-row statement takes. With sitq's widest row (a
+ * task's 7 columns) that stays far below the bound-parameter limits
+ * (SQLite's 32,766, PostgreSQL's 65,535), and each distinct row count is one
+ * more compiled statement, so bigger batches are cut into slices this size.
+ */
+export const ROWS_PER_STATEMENT = 500;
+
+/** `items` in slices of at most {@linkcode ROWS_PER_STATEMENT}. */
+export function* statementSlices<T>(items: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < items.length; start += ROWS_PER_STATEMENT) {
+    yield items.slice(start, start + ROWS_PER_STATEMENT);
+  }
+}
+
+/**
  * A multi-row statement (an `INSERT ... VALUES (...), (...)`) compiled once
  * per row count, so a batch of rows is one statement and one round trip.
  *

@@ -1,9 +1,11 @@
 /**
- * The tables sitq keeps, as Kysely sees them.
+ * The tables sitq keeps, as Kysely sees them, and the status literals that
+ * their partial indexes match.
  *
  * @module
  */
-import type { Generated } from "kysely";
+import { type Generated, type RawBuilder, sql } from "kysely";
+import type { TaskStatus } from "../core/types.ts";
 import type { AttemptRow, TaskRow } from "./backend.ts";
 
 /**
@@ -32,3 +34,32 @@ export interface SitqSchema {
   sitq_attempts: AttemptsTable;
   sitq_meta: MetaTable;
 }
+
+/**
+ * The columns of an attempt's history row, in the order the settle query
+ * writes them and the attempt reads return them. Listed as the keys of a
+ * record over {@linkcode AttemptRow}, so a column added to the row type and
+ * not here is a compile error.
+ */
+export const ATTEMPT_COLUMNS: readonly (keyof AttemptRow)[] = Object.keys(
+  {
+    task_id: true,
+    attempt: true,
+    worker_id: true,
+    started_at: true,
+    finished_at: true,
+    outcome: true,
+    error: true,
+  } satisfies Record<keyof AttemptRow, true>,
+) as (keyof AttemptRow)[];
+
+// The claim and lease indexes are partial (`where status = 'queued'`,
+// `where status = 'running'`), and SQLite uses a partial index only for a
+// query that names the same status as a literal, not as a bound parameter.
+// So the index definitions and every query meant to use them spell these
+// two statuses with these literals.
+
+/** The status `queued` as an SQL literal (see above). */
+export const QUEUED: RawBuilder<TaskStatus> = sql.lit<TaskStatus>("queued");
+/** The status `running` as an SQL literal (see above). */
+export const RUNNING: RawBuilder<TaskStatus> = sql.lit<TaskStatus>("running");

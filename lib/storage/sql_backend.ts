@@ -1,13 +1,17 @@
 /**
- * The SQL implementation of {@linkcode Backend}, written once with Kysely.
- * Dialects supply only what truly differs: how to connect, how to serialize
- * writers, and how to notice other connections' commits.
+ * The SQL implementation of {@linkcode Backend}, written once with Kysely
+ * for every database. This file is the plumbing: opening and migrating,
+ * running each call on the open database (`#run`) or in a write transaction
+ * (`#write`), telling subscribers what changed after each commit (step 1
+ * of the wake-up path described in `change_feed.ts`), and closing. The statements live in `queries/`, one module per operation;
+ * what differs between databases comes from the {@linkcode SqlDialect}.
  *
  * @module
  */
-import { type Kysely, sql, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { DatabaseError } from "../core/errors.ts";
 import type { Unsubscribe } from "../core/events.ts";
+import { isFinalStatus } from "../core/statuses.ts";
 import type { TaskStatus } from "../core/types.ts";
 import type {
   AttemptRow,
@@ -25,95 +29,51 @@ import type {
   TaskRow,
   TransitionResult,
 } from "./backend.ts";
-import { ChangeFeed, type WriteWatcher } from "./change_feed.ts";
+import { ChangeFeed } from "./change_feed.ts";
+import {
+  DEFAULT_CLAIM_LOCKING,
+  type SqlDialect,
+  withRowParsing,
+} from "./dialect.ts";
 import { macrotaskTurn } from "./macrotask_turn.ts";
-import { migrate } from "./migrations.ts";
-import { PreparedQuery, PreparedRows } from "./prepared_query.ts";
+import { ClaimTasks } from "./queries/claim_tasks.ts";
+import { InsertTasks } from "./queries/insert_tasks.ts";
+import {
+  countByName,
+  countByStatus,
+  countDueExcept,
+  listTasks,
+  selectAttempts,
+  selectTask,
+} from "./queries/inspect_tasks.ts";
+import { cancelTask, pruneTasks, requeueTask } from "./queries/manage_tasks.ts";
+import { recoverExpiredLeases } from "./queries/recover_leases.ts";
+import { renewLeases } from "./queries/renew_leases.ts";
+import { saveProgress } from "./queries/save_progress.ts";
+import { SettleAttempts } from "./queries/settle_attempts.ts";
 import type { SitqSchema } from "./schema.ts";
 
-type Db = Kysely<SitqSchema> | Transaction<SitqSchema>;
-
-const QUEUED = sql.lit<TaskStatus>("queued");
-const RUNNING = sql.lit<TaskStatus>("running");
-const FINAL_STATUSES: readonly TaskStatus[] = [
-  "completed",
-  "failed",
-  "cancelled",
-];
-
-// Rows per multi-row INSERT: 7 columns each stays far below SQLite's 32,766
-// bound parameters, and each distinct size is one cached statement.
-const INSERT_CHUNK = 500;
-
-/** Options every SQL backend takes. */
+/**
+ * Options every SQL backend takes. Each public backend's options type
+ * declares and documents them again for its users (`SQLiteBackendOptions`),
+ * since this type is internal.
+ */
 export interface SqlBackendOptions {
   /**
-   * How often, in milliseconds, a backend with waiting workers or waiters
-   * checks whether another process committed (a cheap query that reads no
-   * table). Where the backend can also watch the database for writes (an
-   * SQLite file on a local disk), another process's commit is noticed at
-   * once and this check is only the safety net, so it then defaults to 1000;
-   * otherwise it defaults to 100. 0 disables both: other processes' tasks
-   * are then found only by each worker's `pollInterval`.
+   * Milliseconds between checks for other processes' commits while anyone
+   * subscribes (see `change_feed.ts`); 0 disables them.
    *
-   * @default {100, or 1000 while watching for writes}
+   * @default {100, or 1000 while the dialect's write watch is live}
    */
   changePollInterval?: number;
 }
 
 /**
- * What a dialect supplies to {@linkcode SqlBackend}: only what truly differs
- * between databases. Kept out of the public class surface on purpose, so
- * Kysely's types never become part of sitq's public API.
- */
-export interface SqlDialectHooks {
-  /** A label for logs and error messages. */
-  readonly description: string;
-  /** Creates the Kysely instance; called once, by `open`. */
-  createKysely(): Kysely<SitqSchema>;
-  /**
-   * Runs `fn` holding whatever lock keeps writers of this database in this
-   * process from waiting on each other's locks while the event loop is
-   * blocked (see SQLiteBackend).
-   */
-  withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
-  /** Whether another connection committed since the last call. */
-  hasExternalChanges(db: Kysely<SitqSchema>): Promise<boolean>;
-  /**
-   * Watches the database for writes by anyone, once it is open: a hint to
-   * call `hasExternalChanges` now rather than at the next poll.
-   */
-  watchWrites?: WriteWatcher;
-  /**
-   * Turns a driver error into a `DatabaseError` where it is one.
-   *
-   * @param context How long the failed call had run (opening included for
-   * an open), so a message can say what happened, not what might have.
-   */
-  mapError(error: unknown, context: { elapsedMs: number }): unknown;
-  /**
-   * Runs `open` (connect, set the connection up, migrate) again while it
-   * fails in a way a new try can cure, e.g. a lock that SQLite reported
-   * without waiting for it; each try gets a new connection. Absent: `open`
-   * runs once.
-   */
-  retryOpen?<T>(open: () => Promise<T>): Promise<T>;
-  /** Called after migrations, before first use. */
-  afterMigrate?(): void;
-  /**
-   * Runs `fn` on one connection whose commits need not survive power loss
-   * (e.g. SQLite `synchronous = NORMAL`), restoring the setting after.
-   * Absent: every commit is as durable as the backend is configured.
-   */
-  relaxedCommit?<T>(
-    db: Kysely<SitqSchema>,
-    fn: (connection: Kysely<SitqSchema>) => Promise<T>,
-  ): Promise<T>;
-}
-
-/**
  * The dialect-independent SQL backend; `SQLiteBackend` is its SQLite face.
- * Use a subclass, not this class, directly.
+ * Internal: it is constructed only by the backends that extend it, with a
+ * dialect whose types are Kysely's, so it is left out of the public docs.
+ *
+ * @ignore
  */
 export class SqlBackend implements Backend, AsyncDisposable {
   /** A label for logs and error messages. */
@@ -123,27 +83,28 @@ export class SqlBackend implements Backend, AsyncDisposable {
   #opening: Promise<void> | undefined;
   #closed = false;
   readonly #feed: ChangeFeed;
-  readonly #hooks: SqlDialectHooks;
-  #settleQueries: SettleQueries | undefined;
-  readonly #claimQueries: ClaimQueries = new Map();
-  #insertTasks: PreparedRows<NewTaskRow, { id: number }> | undefined;
+  readonly #dialect: SqlDialect;
+  // The hot statements, compiled on first use against the open database.
+  #insert: InsertTasks | undefined;
+  #settle: SettleAttempts | undefined;
+  #claim: ClaimTasks | undefined;
 
   /**
-   * Creates a backend from a dialect's hooks; subclasses call this. The hooks
-   * speak Kysely and are internal to sitq, hence hidden from the docs.
+   * Creates a backend on a dialect; subclasses call this.
    *
-   * @ignore
-   * @param hooks What the dialect supplies.
+   * @param dialect What the database supplies.
    * @param options Options shared by SQL backends.
    */
-  constructor(hooks: SqlDialectHooks, options: SqlBackendOptions = {}) {
-    this.#hooks = hooks;
-    this.description = hooks.description;
+  constructor(dialect: SqlDialect, options: SqlBackendOptions = {}) {
+    this.#dialect = dialect;
+    this.description = dialect.description;
     this.#feed = new ChangeFeed({
-      probe: () => this.#run(async (db) => await hooks.hasExternalChanges(db)),
+      description: dialect.description,
+      probe: () =>
+        this.#run(async (db) => await dialect.hasExternalChanges(db)),
       pollInterval: options.changePollInterval ?? 100,
       watchedPollInterval: options.changePollInterval ?? 1000,
-      watch: hooks.watchWrites,
+      watch: dialect.watchWrites,
       onError: () => {
         // A failed probe is retried at the next interval; workers also poll.
       },
@@ -170,12 +131,17 @@ export class SqlBackend implements Backend, AsyncDisposable {
   }
 
   async #openOnce(): Promise<void> {
-    const hooks = this.#hooks;
+    const dialect = this.#dialect;
     const started = performance.now();
     const openAndMigrate = async () => {
-      const db = hooks.createKysely();
+      const db = withRowParsing(dialect.createKysely(), dialect);
       try {
-        await hooks.withWriteLock(() => transact(db, (trx) => migrate(trx)));
+        await dialect.withWriteLock(() =>
+          transact(db, async (trx) => {
+            await dialect.lockForMigration?.(trx);
+            await dialect.migrate(trx);
+          })
+        );
       } catch (error) {
         await db.destroy().catch(() => {});
         throw error;
@@ -184,13 +150,13 @@ export class SqlBackend implements Backend, AsyncDisposable {
     };
     let db: Kysely<SitqSchema>;
     try {
-      db = hooks.retryOpen === undefined
+      db = dialect.retryOpen === undefined
         ? await openAndMigrate()
-        : await hooks.retryOpen(openAndMigrate);
+        : await dialect.retryOpen(openAndMigrate);
     } catch (error) {
-      throw hooks.mapError(error, { elapsedMs: performance.now() - started });
+      throw dialect.mapError(error, { elapsedMs: performance.now() - started });
     }
-    hooks.afterMigrate?.();
+    dialect.afterMigrate?.();
     this.#db = db;
   }
 
@@ -215,7 +181,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
       // Whatever the driver says about a handle closed under this call, the
       // caller's problem is that the backend was closed.
       if (this.#closed) throw this.#closedError();
-      throw this.#hooks.mapError(error, {
+      throw this.#dialect.mapError(error, {
         elapsedMs: performance.now() - started,
       });
     }
@@ -232,14 +198,14 @@ export class SqlBackend implements Backend, AsyncDisposable {
     fn: (trx: Transaction<SitqSchema>, db: Kysely<SitqSchema>) => Promise<T>,
     { durable = true }: { durable?: boolean } = {},
   ): Promise<T> {
-    const hooks = this.#hooks;
+    const dialect = this.#dialect;
     return this.#run((db) =>
-      hooks.withWriteLock(() => {
+      dialect.withWriteLock(() => {
         const write = (connection: Kysely<SitqSchema>) =>
           transact(connection, (trx) => fn(trx, db));
-        return durable || hooks.relaxedCommit === undefined
+        return durable || dialect.relaxedCommit === undefined
           ? write(db)
-          : hooks.relaxedCommit(db, write);
+          : dialect.relaxedCommit(db, write);
       })
     );
   }
@@ -247,16 +213,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
   /** Inserts tasks in one transaction and returns their ids. */
   async insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]> {
     if (tasks.length === 0) return [];
-    const ids = await this.#write(async (trx, db) => {
-      const insert = this.#insertTasks ??= insertTasksQuery(db);
-      const ids: number[] = [];
-      for (const chunk of chunks(tasks, INSERT_CHUNK)) {
-        const { rows } = await insert.execute(trx, chunk);
-        for (const row of rows) ids.push(Number(row.id));
-      }
-      // RETURNING order is unspecified; ids are increasing in insert order.
-      return ids.sort((a, b) => a - b);
-    });
+    const ids = await this.#write((trx, db) =>
+      (this.#insert ??= new InsertTasks(db)).run(trx, tasks)
+    );
     let runAt = Infinity;
     for (const task of tasks) runAt = Math.min(runAt, task.runAt);
     this.#feed.emit({ type: "enqueued", runAt });
@@ -269,21 +228,14 @@ export class SqlBackend implements Backend, AsyncDisposable {
     claim: ClaimRequest | undefined,
   ): Promise<{ applied: boolean[]; claimed: ClaimedTask[] }> {
     const result = await this.#write(async (trx, db) => {
-      const queries = this.#settleQueries ??= settleQueries(db);
-      const applied: boolean[] = [];
-      const history: HistoryParams[] = [];
-      for (const settlement of settlements) {
-        const owned = await settle(queries, trx, settlement);
-        applied.push(owned);
-        if (owned) history.push(historyRow(settlement));
-      }
-      // One statement for the batch's history rather than one per task.
-      for (const chunk of chunks(history, INSERT_CHUNK)) {
-        await queries.history.execute(trx, chunk);
-      }
+      const applied = await (this.#settle ??= new SettleAttempts(db))
+        .run(trx, settlements);
       const claimed = claim === undefined || claim.limit <= 0
         ? []
-        : await claimTasks(db, this.#claimQueries, trx, claim);
+        : await (this.#claim ??= new ClaimTasks(
+          db,
+          this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING,
+        )).run(trx, claim);
       return { applied, claimed };
     }, { durable: settlements.length > 0 });
     if (settlements.length > 0) {
@@ -295,58 +247,23 @@ export class SqlBackend implements Backend, AsyncDisposable {
     return result;
   }
 
-  /** Extends leases still owned by `workerId`; returns the ids renewed. */
+  /** Extends the leases `tokens` still fence; returns the ids renewed. */
   async renewLeases(
     tokens: readonly FencingToken[],
     leaseExpiresAt: number,
   ): Promise<Set<number>> {
     if (tokens.length === 0) return new Set();
-    return await this.#write(async (trx) => {
-      const owned = new Set<number>();
-      for (const token of tokens) {
-        const result = await trx.updateTable("sitq_tasks")
-          .set({ lease_expires_at: leaseExpiresAt })
-          .where("id", "=", token.id)
-          .where("status", "=", RUNNING)
-          .where("worker_id", "=", token.workerId)
-          .where("attempts", "=", token.attempt)
-          .executeTakeFirst();
-        if (result.numUpdatedRows > 0n) owned.add(token.id);
-      }
-      return owned;
-    }, { durable: false });
+    return await this.#write(
+      (trx) => renewLeases(trx, tokens, leaseExpiresAt),
+      { durable: false },
+    );
   }
 
   /** Requeues (or fails) tasks whose lease expired, recording lost attempts. */
   async recoverExpiredLeases(now: number, error: string): Promise<number[]> {
-    const recovered = await this.#write(async (trx) => {
-      const rows = await trx.updateTable("sitq_tasks")
-        .set((eb) => ({
-          status: eb.case().when("attempts", ">=", eb.ref("max_attempts"))
-            .then(sql.lit<TaskStatus>("failed")).else(QUEUED).end(),
-          finished_at: eb.case()
-            .when("attempts", ">=", eb.ref("max_attempts")).then(now)
-            .else(null).end(),
-          lease_expires_at: null,
-          error,
-        }))
-        .where("status", "=", RUNNING)
-        .where("lease_expires_at", "<", now)
-        .returning(["id", "attempts", "worker_id", "started_at"])
-        .execute();
-      for (const row of rows) {
-        await trx.insertInto("sitq_attempts").values({
-          task_id: row.id,
-          attempt: row.attempts,
-          worker_id: row.worker_id ?? "unknown",
-          started_at: row.started_at ?? now,
-          finished_at: now,
-          outcome: "lost",
-          error,
-        }).execute();
-      }
-      return rows.map((row) => Number(row.id));
-    });
+    const recovered = await this.#write((trx) =>
+      recoverExpiredLeases(trx, now, error)
+    );
     if (recovered.length > 0) {
       this.#feed.emit({ type: "settled", ids: recovered });
       this.#feed.emit({ type: "enqueued", runAt: now });
@@ -354,21 +271,12 @@ export class SqlBackend implements Backend, AsyncDisposable {
     return recovered;
   }
 
-  /** Stores progress for an attempt the worker still owns. */
-  async saveProgress(
-    token: FencingToken,
-    progress: string,
-  ): Promise<boolean> {
-    return await this.#write(async (trx) => {
-      const result = await trx.updateTable("sitq_tasks")
-        .set({ progress })
-        .where("id", "=", token.id)
-        .where("status", "=", RUNNING)
-        .where("worker_id", "=", token.workerId)
-        .where("attempts", "=", token.attempt)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
-    }, { durable: false });
+  /** Stores progress while `token` still fences the running attempt. */
+  async saveProgress(token: FencingToken, progress: string): Promise<boolean> {
+    return await this.#write(
+      (trx) => saveProgress(trx, token, progress),
+      { durable: false },
+    );
   }
 
   /** Reads one task. */
@@ -378,117 +286,41 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Reads a task's attempt history. */
   getAttempts(id: number): Promise<AttemptRow[]> {
-    return this.#run((db) =>
-      db.selectFrom("sitq_attempts")
-        .select(HISTORY_COLUMNS)
-        .where("task_id", "=", id).orderBy("id").execute()
-    );
+    return this.#run((db) => selectAttempts(db, id));
   }
 
   /** Lists tasks, newest first. */
   listTasks(query: ListQuery): Promise<TaskRow[]> {
     // An empty status list matches no task (and `in ()` is not valid SQL).
     if (query.statuses?.length === 0) return Promise.resolve([]);
-    return this.#run((db) => {
-      let select = db.selectFrom("sitq_tasks").selectAll();
-      if (query.statuses !== undefined) {
-        select = select.where("status", "in", query.statuses);
-      }
-      if (query.name !== undefined) {
-        select = select.where("name", "=", query.name);
-      }
-      if (query.beforeId !== undefined) {
-        select = select.where("id", "<", query.beforeId);
-      }
-      return select.orderBy("id", "desc").limit(query.limit).execute();
-    });
+    return this.#run((db) => listTasks(db, query));
   }
 
   /** Counts tasks per status. */
-  async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
-    const rows = await this.#run((db) =>
-      db.selectFrom("sitq_tasks")
-        .select(["status", (eb) => eb.fn.countAll<number>().as("count")])
-        .groupBy("status").execute()
-    );
-    const counts: Partial<Record<TaskStatus, number>> = {};
-    for (const row of rows) counts[row.status] = Number(row.count);
-    return counts;
+  countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
+    return this.#run(countByStatus);
   }
 
   /** Counts tasks per name and status. */
-  async countByName(): Promise<NameStatusCount[]> {
-    const rows = await this.#run((db) =>
-      db.selectFrom("sitq_tasks")
-        .select([
-          "name",
-          "status",
-          (eb) => eb.fn.countAll<number>().as("count"),
-        ])
-        .groupBy(["name", "status"]).orderBy("name").execute()
-    );
-    return rows.map((row) => ({
-      name: row.name,
-      status: row.status,
-      count: Number(row.count),
-    }));
+  countByName(): Promise<NameStatusCount[]> {
+    return this.#run(countByName);
   }
 
   /** Counts due queued tasks of names outside `query.names`, reading at most `query.limit`. */
-  async countDueExcept(query: DueExceptQuery): Promise<NameCount[]> {
-    const rows = await this.#run((db) => {
-      // The literal status lets SQLite scan the claim's partial index; the
-      // limit bounds the scan when another worker's backlog matches.
-      let due = db.selectFrom("sitq_tasks").select("name")
-        .where("status", "=", QUEUED).where("run_at", "<=", query.now);
-      if (query.names.length > 0) {
-        due = due.where("name", "not in", query.names);
-      }
-      return db.selectFrom(due.limit(query.limit).as("due"))
-        .select(["due.name", (eb) => eb.fn.countAll<number>().as("count")])
-        .groupBy("due.name").orderBy("due.name").execute();
-    });
-    return rows.map((row) => ({ name: row.name, count: Number(row.count) }));
+  countDueExcept(query: DueExceptQuery): Promise<NameCount[]> {
+    return this.#run((db) => countDueExcept(db, query));
   }
 
   /** Cancels a queued task. */
   async cancel(id: number, now: number): Promise<TransitionResult> {
-    const result = await this.#write(async (trx) => {
-      const update = await trx.updateTable("sitq_tasks")
-        .set({ status: "cancelled", finished_at: now })
-        .where("id", "=", id).where("status", "=", QUEUED)
-        .executeTakeFirst();
-      return {
-        changed: update.numUpdatedRows > 0n,
-        row: await selectTask(trx, id),
-      };
-    });
+    const result = await this.#write((trx) => cancelTask(trx, id, now));
     if (result.changed) this.#feed.emit({ type: "settled", ids: [id] });
     return result;
   }
 
   /** Puts a failed or cancelled task back in the queue. */
   async requeue(id: number, now: number): Promise<TransitionResult> {
-    const result = await this.#write(async (trx) => {
-      const update = await trx.updateTable("sitq_tasks")
-        .set({
-          status: "queued",
-          attempts: 0,
-          run_at: now,
-          result: null,
-          error: null,
-          progress: null,
-          lease_expires_at: null,
-          started_at: null,
-          finished_at: null,
-        })
-        .where("id", "=", id).where("status", "in", ["failed", "cancelled"])
-        .executeTakeFirst();
-      return {
-        changed: update.numUpdatedRows > 0n,
-        row: await selectTask(trx, id),
-      };
-    });
+    const result = await this.#write((trx) => requeueTask(trx, id, now));
     if (result.changed) this.#feed.emit({ type: "enqueued", runAt: now });
     return result;
   }
@@ -498,19 +330,10 @@ export class SqlBackend implements Backend, AsyncDisposable {
     statuses: readonly TaskStatus[],
     before: number,
   ): Promise<number> {
-    const final = statuses.filter((status) => FINAL_STATUSES.includes(status));
+    const final = statuses.filter(isFinalStatus);
+    // Only final statuses are pruned: with none, there is nothing to write.
     if (final.length === 0) return 0;
-    return await this.#write(async (trx) => {
-      await trx.deleteFrom("sitq_attempts")
-        .where("task_id", "in", (eb) =>
-          eb.selectFrom("sitq_tasks").select("id")
-            .where("status", "in", final).where("finished_at", "<", before))
-        .execute();
-      const result = await trx.deleteFrom("sitq_tasks")
-        .where("status", "in", final).where("finished_at", "<", before)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    });
+    return await this.#write((trx) => pruneTasks(trx, final, before));
   }
 
   /** Subscribes to changes; see {@linkcode BackendChange}. */
@@ -530,7 +353,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
       // Let a transaction or query already running finish first: closing
       // the handle under it would leave a half-done write, and on some
       // drivers its lock, behind.
-      await this.#hooks.withWriteLock(() =>
+      await this.#dialect.withWriteLock(() =>
         db.connection().execute(async () => {})
       ).catch(() => {});
       await db.destroy();
@@ -571,263 +394,4 @@ async function transact<T>(
     }
     throw error;
   }
-}
-
-function selectTask(db: Db, id: number): Promise<TaskRow | undefined> {
-  return db.selectFrom("sitq_tasks").selectAll().where("id", "=", id)
-    .executeTakeFirst();
-}
-
-interface ClaimParams extends Record<string, unknown> {
-  workerId: string;
-  leaseExpiresAt: number;
-  now: number;
-  limit: number;
-}
-
-interface ClaimedRow {
-  id: number;
-  name: string;
-  args: string;
-  attempts: number;
-  max_attempts: number;
-  timeout_ms: number | null;
-  priority: number;
-  run_at: number;
-}
-
-/** Compiled claims by task-name set (the length of an `in` list is part of the SQL). */
-type ClaimQueries = Map<string, PreparedQuery<ClaimParams, ClaimedRow>>;
-
-function claimQuery(
-  db: Kysely<SitqSchema>,
-  claimQueries: ClaimQueries,
-  names: readonly string[],
-): PreparedQuery<ClaimParams, ClaimedRow> {
-  const key = JSON.stringify(names);
-  let query = claimQueries.get(key);
-  if (query === undefined) {
-    query = new PreparedQuery<ClaimParams, ClaimedRow>((param) =>
-      db.updateTable("sitq_tasks")
-        .set((eb) => ({
-          status: "running",
-          attempts: eb("attempts", "+", 1),
-          worker_id: param("workerId"),
-          lease_expires_at: param("leaseExpiresAt"),
-          started_at: param("now"),
-          progress: null,
-        }))
-        .where("id", "in", (eb) =>
-          eb.selectFrom("sitq_tasks").select("id")
-            .where("status", "=", QUEUED)
-            .where("run_at", "<=", param("now"))
-            .where("name", "in", names)
-            .orderBy("priority", "desc").orderBy("run_at").orderBy("id")
-            .limit(param("limit")))
-        .returning([
-          "id",
-          "name",
-          "args",
-          "attempts",
-          "max_attempts",
-          "timeout_ms",
-          "priority",
-          "run_at",
-        ])
-    );
-    claimQueries.set(key, query);
-  }
-  return query;
-}
-
-async function claimTasks(
-  db: Kysely<SitqSchema>,
-  claimQueries: ClaimQueries,
-  trx: Transaction<SitqSchema>,
-  claim: ClaimRequest,
-): Promise<ClaimedTask[]> {
-  const { rows } = await claimQuery(db, claimQueries, claim.names).execute(
-    trx,
-    {
-      workerId: claim.workerId,
-      leaseExpiresAt: claim.now + claim.leaseDuration,
-      now: claim.now,
-      limit: claim.limit,
-    },
-  );
-  // RETURNING order is unspecified; hand tasks out in queue order.
-  rows.sort((a, b) =>
-    b.priority - a.priority || a.run_at - b.run_at || a.id - b.id
-  );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    name: row.name,
-    args: row.args,
-    attempt: row.attempts,
-    maxAttempts: row.max_attempts,
-    timeout: row.timeout_ms,
-    priority: row.priority,
-    runAt: row.run_at,
-  }));
-}
-
-interface SettleParams extends Record<string, unknown> {
-  status: TaskStatus;
-  result: string | null;
-  error: string | null;
-  finishedAt: number | null;
-  runAt: number | null;
-  attemptDelta: number;
-  id: number;
-  workerId: string;
-  attempt: number;
-}
-
-type HistoryParams = Omit<AttemptRow, "error"> & { error: string | null };
-
-/** The columns of an attempt's history row, as written and as read. */
-const HISTORY_COLUMNS = [
-  "task_id",
-  "attempt",
-  "worker_id",
-  "started_at",
-  "finished_at",
-  "outcome",
-  "error",
-] as const satisfies readonly (keyof HistoryParams)[];
-
-/** The statements that write attempts' ends; compiled once per Kysely. */
-interface SettleQueries {
-  update: PreparedQuery<SettleParams>;
-  history: PreparedRows<HistoryParams>;
-}
-
-function settleQueries(db: Kysely<SitqSchema>): SettleQueries {
-  return {
-    // Every outcome is one statement, so failure and reschedule happen
-    // together: there is no moment when a failed task is claimable before
-    // its backoff has passed. The ownership check (still running, same
-    // worker, same attempt) makes a late or stale finish change nothing.
-    update: new PreparedQuery<SettleParams>((param) =>
-      db.updateTable("sitq_tasks")
-        .set((eb) => ({
-          status: param("status"),
-          result: param("result"),
-          error: eb.fn.coalesce(eb.val(param("error")), eb.ref("error")),
-          finished_at: param("finishedAt"),
-          run_at: eb.fn.coalesce(eb.val(param("runAt")), eb.ref("run_at")),
-          attempts: eb("attempts", "-", param("attemptDelta")),
-          lease_expires_at: null,
-        }))
-        .where("id", "=", param("id"))
-        .where("status", "=", RUNNING)
-        .where("worker_id", "=", param("workerId"))
-        .where("attempts", "=", param("attempt"))
-    ),
-    history: new PreparedRows<HistoryParams>(
-      HISTORY_COLUMNS,
-      (rows) => db.insertInto("sitq_attempts").values(rows),
-    ),
-  };
-}
-
-const TASK_COLUMNS = [
-  "name",
-  "args",
-  "priority",
-  "runAt",
-  "maxAttempts",
-  "timeout",
-  "createdAt",
-] as const satisfies readonly (keyof NewTaskRow)[];
-
-function insertTasksQuery(
-  db: Kysely<SitqSchema>,
-): PreparedRows<NewTaskRow, { id: number }> {
-  return new PreparedRows<NewTaskRow, { id: number }>(
-    TASK_COLUMNS,
-    (rows) =>
-      db.insertInto("sitq_tasks").values(rows.map((row) => ({
-        name: row.name,
-        args: row.args,
-        status: "queued" as const,
-        priority: row.priority,
-        run_at: row.runAt,
-        max_attempts: row.maxAttempts,
-        timeout_ms: row.timeout,
-        created_at: row.createdAt,
-      }))).returning("id"),
-  );
-}
-
-/** `items` in slices of at most `size`. */
-function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let start = 0; start < items.length; start += size) {
-    yield items.slice(start, start + size);
-  }
-}
-
-function settleParams(settlement: Settlement): SettleParams {
-  const owner = {
-    id: settlement.id,
-    workerId: settlement.workerId,
-    attempt: settlement.attempt,
-  };
-  switch (settlement.outcome) {
-    case "completed":
-      return {
-        ...owner,
-        status: "completed",
-        result: settlement.result,
-        error: null,
-        finishedAt: settlement.finishedAt,
-        runAt: null,
-        attemptDelta: 0,
-      };
-    case "failed":
-    case "timed_out": {
-      const retry = settlement.retryAt !== null;
-      return {
-        ...owner,
-        status: retry ? "queued" : "failed",
-        result: null,
-        error: settlement.error,
-        finishedAt: retry ? null : settlement.finishedAt,
-        runAt: settlement.retryAt,
-        attemptDelta: 0,
-      };
-    }
-    case "interrupted":
-      // The worker stopped, not the task: give the attempt back.
-      return {
-        ...owner,
-        status: "queued",
-        result: null,
-        error: null,
-        finishedAt: null,
-        runAt: null,
-        attemptDelta: 1,
-      };
-  }
-}
-
-async function settle(
-  queries: SettleQueries,
-  trx: Transaction<SitqSchema>,
-  settlement: Settlement,
-): Promise<boolean> {
-  const result = await queries.update.execute(trx, settleParams(settlement));
-  return Boolean(result.numAffectedRows);
-}
-
-function historyRow(settlement: Settlement): HistoryParams {
-  return {
-    task_id: settlement.id,
-    attempt: settlement.attempt,
-    worker_id: settlement.workerId,
-    started_at: settlement.startedAt,
-    finished_at: settlement.finishedAt,
-    outcome: settlement.outcome,
-    error: settlement.outcome === "completed" ? null : settlement.error,
-  };
 }

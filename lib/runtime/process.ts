@@ -1,39 +1,11 @@
 /**
- * The one place that knows which JavaScript runtime sitq runs on.
- *
- * The core never says "bun", "deno" or "node"; only this file reads
- * `globalThis.Bun` / `globalThis.Deno`, and only this file imports modules that
- * exist on some runtimes alone.
+ * What a worker needs of the process it runs in: the signals that ask it to
+ * shut down, and its id for default worker ids. Deno and Node (and Bun,
+ * which implements Node's `process`) spell both differently; this file
+ * reads whichever global the runtime has, so the worker never names one.
  *
  * @module
  */
-
-/** The runtimes sitq knows how to open SQLite on. */
-export type RuntimeName = "bun" | "deno" | "node";
-
-/**
- * Names the runtime this code is running on.
- *
- * Bun is tested first because Bun also implements `node:sqlite`, yet
- * `bun:sqlite` is its native, faster driver.
- */
-export function detectRuntime(): RuntimeName {
-  if ("Bun" in globalThis) return "bun";
-  if ("Deno" in globalThis) return "deno";
-  return "node";
-}
-
-/**
- * Loads a module that exists only on some runtimes.
- *
- * The specifier is a variable on purpose: a literal `import("bun:sqlite")`
- * makes type checkers, bundlers and Bun's own scanner try to resolve it on
- * runtimes that lack it. `deno publish` prints one
- * `unanalyzable-dynamic-import` warning for this line; that is expected.
- */
-export function importRuntimeModule(specifier: string): Promise<unknown> {
-  return import(specifier);
-}
 
 interface SignalProcess {
   on(signal: string, listener: () => void): unknown;

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Backend } from "../storage/backend.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** The running monitors of each backend object: who handles what here. */
 const running = new WeakMap<Backend, Set<UnhandledWork>>();

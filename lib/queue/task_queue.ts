@@ -1,123 +1,57 @@
 /**
- * The queue: defining tasks, enqueueing them, and reading, awaiting and
- * managing what is stored.
+ * The queue facade: `TaskQueue` keeps the registry of tasks (name to
+ * handler) and hands each call to the module that does the work: turning
+ * arguments into rows (`enqueue.ts`), rows into results (`results.ts`),
+ * reading and changing stored tasks (`inspect.ts`, `manage.ts`), waiting
+ * (`result_watcher.ts`), checking options (`options.ts`); storage is the
+ * backend's.
  *
  * @module
  */
-import type { Backend, TaskRow } from "../storage/backend.ts";
+import { type Serializer, SuperJsonSerializer } from "../core/serializer.ts";
 import {
-  InvalidStateError,
-  SitqError,
-  TaskNotFoundError,
-  UnknownTaskError,
-  WaitTimeoutError,
-} from "./errors.ts";
-import {
-  serializeOrThrow,
-  type Serializer,
-  SuperJsonSerializer,
-} from "./serializer.ts";
-import {
-  checkRunOptions,
-  checkTaskName,
-  checkTaskOptions,
-  createTask,
   mergeRunOptions,
   type RunOptions,
   type Task,
   type TaskHandler,
   type TaskOptions,
-} from "./task.ts";
-import { rowToRecord, rowToResult } from "./task_record.ts";
+} from "../core/task.ts";
 import {
   type Clock,
   type FinalTaskResult,
   type QueueStats,
   type ResultOf,
   systemClock,
-  TASK_STATUSES,
   type TaskId,
   type TaskRecord,
   type TaskResult,
-  type TaskStatus,
-} from "./types.ts";
+} from "../core/types.ts";
+import { checkOptionsObject } from "../core/validate.ts";
+import type { Backend } from "../storage/backend.ts";
+import { checkBackend } from "../storage/check_backend.ts";
+import { Worker } from "../worker/worker.ts";
+import type { WorkerOptions } from "../worker/types.ts";
+import { checkArgsList, newTaskRows } from "./enqueue.ts";
+import { readTaskPage, readTaskRecord, readTaskRow } from "./inspect.ts";
+import { cancelTask, pruneTasks, requeueTask } from "./manage.ts";
 import {
-  checkAbortSignal,
-  checkDuration,
-  checkInteger,
-  checkKnownKeys,
-  checkOptionsObject,
-  checkTimerDuration,
-  checkWellFormed,
-} from "./validate.ts";
-import { Worker, type WorkerOptions } from "./worker.ts";
-import { checkBackend, checkQueueInputs } from "./input_checks.ts";
-
-/** Options for {@linkcode TaskQueue}. */
-export interface TaskQueueOptions {
-  /**
-   * How arguments, results and progress are stored.
-   *
-   * @default {new SuperJsonSerializer()}
-   */
-  serializer?: Serializer;
-  /** The time source for delays and run times; inject one in tests. */
-  clock?: Clock;
-}
-
-/** Filters and paging for {@linkcode TaskQueue.listTasks}. */
-export interface ListTasksOptions {
-  /** Only tasks in this status (or any of these; an empty list matches none). */
-  status?: TaskStatus | readonly TaskStatus[];
-  /** Only tasks of this name. */
-  name?: string;
-  /**
-   * At most this many tasks.
-   *
-   * @default {100}
-   */
-  limit?: number;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-}
-
-/** One page of {@linkcode TaskQueue.listTasks}. */
-export interface TaskPage {
-  /** Tasks, newest first. */
-  tasks: TaskRecord[];
-  /** Pass as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
-/** Options for {@linkcode TaskQueue.waitForResult}. */
-export interface WaitOptions {
-  /** Give up after this many milliseconds with a `WaitTimeoutError`. No limit when absent. */
-  timeout?: number;
-  /** Stop waiting when this signal aborts (rejects with its reason). */
-  signal?: AbortSignal;
-}
-
-/** Options for {@linkcode TaskQueue.prune}. */
-export interface PruneOptions {
-  /**
-   * Delete tasks that finished more than this many milliseconds ago, or
-   * before this date.
-   */
-  olderThan: number | Date;
-  /**
-   * Which final statuses to delete.
-   *
-   * @default {["completed", "cancelled"]}
-   */
-  statuses?: ReadonlyArray<"completed" | "failed" | "cancelled">;
-}
-
-/** The latest time a `Date` can hold, in ms since the epoch. */
-const MAX_DATE_MS = 8.64e15;
-
-// How often waitForResult re-reads when nothing signalled a change (only
-// matters for backends that cannot notice other processes' commits).
-const WAIT_FALLBACK_POLL = 1000;
+  checkQueueOptions,
+  type ListTasksOptions,
+  type PruneOptions,
+  type TaskQueueOptions,
+} from "./options.ts";
+import {
+  checkWaitOptions,
+  ResultWatcher,
+  type WaitOptions,
+} from "./result_watcher.ts";
+import {
+  rowToResult,
+  type TaskPage,
+  toQueueStats,
+  toStatsByName,
+} from "./results.ts";
+import { TaskRegistry } from "./task_registry.ts";
 
 /**
  * A persistent task queue on a {@linkcode Backend}.
@@ -145,14 +79,8 @@ export class TaskQueue implements AsyncDisposable {
   readonly serializer: Serializer;
   /** The time source. */
   readonly clock: Clock;
-  readonly #tasks = new Map<string, Task<never, unknown>>();
-  /**
-   * The same tasks in definition order, as one array that grows in place:
-   * `queue.worker()` hands this very array to its workers, which read it
-   * when they start (so a task defined after `queue.worker()` but before
-   * `start()` is run too).
-   */
-  readonly #taskList: Task<never, unknown>[] = [];
+  readonly #registry = new TaskRegistry();
+  readonly #watcher: ResultWatcher;
 
   /**
    * Creates a queue on a backend.
@@ -166,12 +94,11 @@ export class TaskQueue implements AsyncDisposable {
    */
   constructor(backend: Backend, options: TaskQueueOptions = {}) {
     checkBackend(backend, "create TaskQueue");
-    checkOptionsObject(options, "create TaskQueue");
-    checkKnownKeys(options, ["serializer", "clock"], "create TaskQueue");
-    checkQueueInputs(options);
+    checkQueueOptions(options);
     this.backend = backend;
     this.serializer = options.serializer ?? new SuperJsonSerializer();
     this.clock = options.clock ?? systemClock;
+    this.#watcher = new ResultWatcher(backend, (id) => this.getResult(id));
   }
 
   /**
@@ -204,35 +131,12 @@ export class TaskQueue implements AsyncDisposable {
     handler: TaskHandler<Args, Result>,
     options: TaskOptions = {},
   ): Task<Args, Awaited<Result>> {
-    checkTaskName(name);
-    if (typeof handler !== "function") {
-      throw new TypeError(
-        `Cannot define task "${name}" as its handler must be a function: current value is ${typeof handler}`,
-      );
-    }
-    checkTaskOptions(options, name);
-    const existing = this.#tasks.get(name);
-    if (existing !== undefined && existing.handler !== handler as unknown) {
-      throw new SitqError(
-        "DUPLICATE_TASK",
-        `Cannot define task "${name}": another handler is already registered under that name on this queue; pick another name`,
-      );
-    }
-    const task = createTask<Args, Awaited<Result>>(
-      name,
-      handler as TaskHandler<Args, Awaited<Result> | Promise<Awaited<Result>>>,
-      options,
-    );
-    const stored = task as unknown as Task<never, unknown>;
-    this.#tasks.set(name, stored);
-    if (existing === undefined) this.#taskList.push(stored);
-    else this.#taskList[this.#taskList.indexOf(existing)] = stored;
-    return task;
+    return this.#registry.define(name, handler, options);
   }
 
   /** Every task registered on this queue, in definition order (a copy). */
   get tasks(): readonly Task<never, unknown>[] {
-    return [...this.#taskList];
+    return [...this.#registry.live];
   }
 
   /**
@@ -298,11 +202,7 @@ export class TaskQueue implements AsyncDisposable {
     argsList: readonly Args[],
     options?: RunOptions,
   ): Promise<TaskId<Result>[]> {
-    if (!Array.isArray(argsList)) {
-      throw new TypeError(
-        `Cannot enqueue task "${task?.name}" as 'argsList' must be an array of argument lists: current value is ${typeof argsList}`,
-      );
-    }
+    checkArgsList(task, argsList);
     const ids = await this.#insert(
       task,
       argsList,
@@ -316,67 +216,10 @@ export class TaskQueue implements AsyncDisposable {
     argsList: readonly unknown[][],
     runOptions: RunOptions | undefined,
   ): Promise<number[]> {
-    const name = typeof task === "object" && task !== null
-      ? task.name
-      : undefined;
-    if (name === undefined || !this.#tasks.has(name)) {
-      throw new UnknownTaskError(String(name ?? task), "enqueue");
-    }
-    checkRunOptions(runOptions, name);
-    const defaults = task.options;
-    const now = this.clock.now();
-    const runAt = runOptions?.runAt?.getTime() ??
-      now + (runOptions?.delay ?? 0);
-    if (runAt > MAX_DATE_MS) {
-      // Past what a Date can hold, a run time would come back as an
-      // Invalid Date, or not at all on drivers that refuse such integers.
-      throw new RangeError(
-        `Cannot enqueue task "${name}" as its run time would be after the latest date JavaScript can represent (${
-          new Date(MAX_DATE_MS).toISOString()
-        }); use a shorter 'delay'`,
-      );
-    }
-    const row = {
-      name,
-      priority: runOptions?.priority ?? defaults.priority ?? 0,
-      runAt: Math.round(runAt),
-      maxAttempts: runOptions?.maxAttempts ?? defaults.maxAttempts ?? 3,
-      timeout: runOptions?.timeout ?? defaults.timeout ?? null,
-      createdAt: now,
-    };
-    const rows = argsList.map((args, index) => {
-      if (!Array.isArray(args)) {
-        throw new TypeError(
-          `Cannot enqueue task "${name}" as argument list ${index} is not an array: current value is ${typeof args}`,
-        );
-      }
-      const serialized = serializeOrThrow(
-        this.serializer,
-        args,
-        () =>
-          argsList.length === 1
-            ? `the arguments of task "${name}"`
-            : `the arguments of task "${name}" (list ${index})`,
-      );
-      // Spelled out, not spread: this runs per task of a bulk enqueue.
-      return {
-        name: row.name,
-        args: serialized,
-        priority: row.priority,
-        runAt: row.runAt,
-        maxAttempts: row.maxAttempts,
-        timeout: row.timeout,
-        createdAt: row.createdAt,
-      };
-    });
-    return this.backend.insertTasks(rows);
-  }
-
-  async #row(id: number): Promise<TaskRow> {
-    checkInteger(id, "look up task", "id", 1);
-    const row = await this.backend.getTask(id);
-    if (row === undefined) throw new TaskNotFoundError(id);
-    return row;
+    this.#registry.checkRegistered(task, "enqueue");
+    return this.backend.insertTasks(
+      newTaskRows(task, argsList, runOptions, this),
+    );
   }
 
   /**
@@ -403,7 +246,10 @@ export class TaskQueue implements AsyncDisposable {
   async getResult<Id extends TaskId>(
     id: Id,
   ): Promise<TaskResult<ResultOf<Id>>> {
-    return rowToResult<ResultOf<Id>>(await this.#row(id), this.serializer);
+    return rowToResult<ResultOf<Id>>(
+      await readTaskRow(this.backend, id),
+      this.serializer,
+    );
   }
 
   /**
@@ -441,60 +287,9 @@ export class TaskQueue implements AsyncDisposable {
     id: Id,
     options: WaitOptions = {},
   ): Promise<FinalTaskResult<ResultOf<Id>>> {
-    checkOptionsObject(options, "wait for a result");
-    checkKnownKeys(options, ["timeout", "signal"], "wait for a result");
-    if (options.timeout !== undefined) {
-      checkTimerDuration(options.timeout, "wait for a result", "timeout");
-    }
-    if (options.signal !== undefined) {
-      checkAbortSignal(options.signal, "wait for a result");
-    }
-    const { signal, timeout } = options;
-    signal?.throwIfAborted();
-    let changed = true;
-    let wake: (() => void) | undefined;
-    const unsubscribe = this.backend.subscribe((change) => {
-      if (change.type === "settled" && !change.ids.includes(id)) return;
-      changed = true;
-      wake?.();
-    });
-    let timedOut = false;
-    const deadline = timeout === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      wake?.();
-    }, timeout);
-    const onAbort = () => wake?.();
-    signal?.addEventListener("abort", onAbort);
-    try {
-      while (true) {
-        if (changed) {
-          changed = false;
-          const result = await this.getResult(id);
-          if (
-            result.status === "completed" || result.status === "failed" ||
-            result.status === "cancelled"
-          ) return result;
-        }
-        signal?.throwIfAborted();
-        if (timedOut) throw new WaitTimeoutError(id, timeout ?? 0);
-        await new Promise<void>((resolve) => {
-          const fallback = setTimeout(() => {
-            changed = true;
-            resolve();
-          }, WAIT_FALLBACK_POLL);
-          wake = () => {
-            clearTimeout(fallback);
-            resolve();
-          };
-          if (changed || timedOut || signal?.aborted) wake();
-        });
-        wake = undefined;
-      }
-    } finally {
-      unsubscribe();
-      if (deadline !== undefined) clearTimeout(deadline);
-      signal?.removeEventListener("abort", onAbort);
-    }
+    checkWaitOptions(options);
+    const result = await this.#watcher.wait(id, options);
+    return result as FinalTaskResult<ResultOf<Id>>;
   }
 
   /**
@@ -518,12 +313,7 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {TaskNotFoundError} If no task has that id.
    */
   async getTask(id: TaskId | number): Promise<TaskRecord> {
-    const row = await this.#row(id);
-    return rowToRecord(
-      row,
-      await this.backend.getAttempts(id),
-      this.serializer,
-    );
+    return await readTaskRecord(this.backend, this.serializer, id);
   }
 
   /**
@@ -548,67 +338,7 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {TypeError | RangeError} If a filter is invalid.
    */
   async listTasks(options: ListTasksOptions = {}): Promise<TaskPage> {
-    const action = "list tasks";
-    checkOptionsObject(options, action);
-    checkKnownKeys(options, ["status", "name", "limit", "cursor"], action);
-    const limit = options.limit ?? 100;
-    checkInteger(limit, action, "limit", 1);
-    const statuses = options.status === undefined
-      ? undefined
-      : typeof options.status === "string"
-      ? [options.status]
-      : options.status;
-    for (const status of statuses ?? []) {
-      if (!TASK_STATUSES.includes(status)) {
-        throw new RangeError(
-          `Cannot list tasks as 'status' must be one of ${
-            TASK_STATUSES.join(", ")
-          }: current value is ${JSON.stringify(status)}`,
-        );
-      }
-    }
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new TypeError(
-        `Cannot list tasks as 'name' must be a task name string: current value is ${typeof options
-          .name}`,
-      );
-    }
-    // A lone surrogate would reach the database as U+FFFD and match other
-    // names' tasks; no task can have such a name anyway.
-    if (options.name !== undefined) {
-      checkWellFormed(options.name, action, "name");
-    }
-    let beforeId: number | undefined;
-    if (options.cursor !== undefined) {
-      beforeId = Number(options.cursor);
-      if (!Number.isSafeInteger(beforeId) || beforeId < 1) {
-        throw new TypeError(
-          `Cannot list tasks as 'cursor' must be a nextCursor from an earlier page: current value is ${
-            JSON.stringify(options.cursor)
-          }`,
-        );
-      }
-    }
-    const rows = await this.backend.listTasks({
-      statuses,
-      name: options.name,
-      limit: limit + 1,
-      beforeId,
-    });
-    const page = rows.slice(0, limit);
-    const tasks = await Promise.all(
-      page.map(async (row) =>
-        rowToRecord(
-          row,
-          await this.backend.getAttempts(row.id),
-          this.serializer,
-        )
-      ),
-    );
-    const last = page.at(-1);
-    return rows.length > limit && last !== undefined
-      ? { tasks, nextCursor: String(last.id) }
-      : { tasks };
+    return await readTaskPage(this.backend, this.serializer, options);
   }
 
   /**
@@ -626,10 +356,7 @@ export class TaskQueue implements AsyncDisposable {
    * @returns A count for every status.
    */
   async stats(): Promise<QueueStats> {
-    const counts = await this.backend.countByStatus();
-    const stats = {} as QueueStats;
-    for (const status of TASK_STATUSES) stats[status] = counts[status] ?? 0;
-    return stats;
+    return toQueueStats(await this.backend.countByStatus());
   }
 
   /**
@@ -660,23 +387,7 @@ export class TaskQueue implements AsyncDisposable {
    * @returns A map from task name to its {@linkcode QueueStats}.
    */
   async statsByName(): Promise<Map<string, QueueStats>> {
-    // A Map, not an object: a task may be named "__proto__".
-    const byName = new Map<string, QueueStats>();
-    for (const { name, status, count } of await this.backend.countByName()) {
-      let stats = byName.get(name);
-      if (stats === undefined) {
-        stats = {
-          queued: 0,
-          running: 0,
-          completed: 0,
-          failed: 0,
-          cancelled: 0,
-        };
-        byName.set(name, stats);
-      }
-      stats[status] = count;
-    }
-    return byName;
+    return toStatsByName(await this.backend.countByName());
   }
 
   /**
@@ -700,14 +411,7 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {InvalidStateError} If it is running or finished.
    */
   async cancel(id: TaskId | number): Promise<void> {
-    checkInteger(id, "cancel task", "id", 1);
-    const { changed, row } = await this.backend.cancel(id, this.clock.now());
-    if (row === undefined) throw new TaskNotFoundError(id);
-    if (!changed && row.status !== "cancelled") {
-      throw new InvalidStateError(
-        `Cannot cancel task ${id}: it is ${row.status}, and only queued tasks can be cancelled`,
-      );
-    }
+    await cancelTask(this.backend, id, this.clock);
   }
 
   /**
@@ -732,14 +436,7 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {InvalidStateError} If it is queued, running or completed.
    */
   async requeue(id: TaskId | number): Promise<void> {
-    checkInteger(id, "requeue task", "id", 1);
-    const { changed, row } = await this.backend.requeue(id, this.clock.now());
-    if (row === undefined) throw new TaskNotFoundError(id);
-    if (!changed) {
-      throw new InvalidStateError(
-        `Cannot requeue task ${id}: it is ${row.status}, and only failed or cancelled tasks can be requeued`,
-      );
-    }
+    await requeueTask(this.backend, id, this.clock);
   }
 
   /**
@@ -760,35 +457,7 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {TypeError | RangeError} If an option is invalid.
    */
   async prune(options: PruneOptions): Promise<number> {
-    const action = "prune tasks";
-    checkOptionsObject(options, action);
-    checkKnownKeys(options, ["olderThan", "statuses"], action);
-    const { olderThan } = options;
-    let before: number;
-    if (olderThan instanceof Date) {
-      before = olderThan.getTime();
-      if (Number.isNaN(before)) {
-        throw new TypeError(
-          `Cannot ${action} as 'olderThan' is an invalid Date`,
-        );
-      }
-    } else {
-      checkDuration(olderThan, action, "olderThan");
-      before = this.clock.now() - olderThan;
-    }
-    const statuses = options.statuses ?? ["completed", "cancelled"];
-    for (const status of statuses) {
-      if (
-        status !== "completed" && status !== "failed" && status !== "cancelled"
-      ) {
-        throw new RangeError(
-          `Cannot ${action} as 'statuses' may only hold completed, failed or cancelled: current value is ${
-            JSON.stringify(status)
-          }`,
-        );
-      }
-    }
-    return await this.backend.prune(statuses, before);
+    return await pruneTasks(this.backend, options, this.clock);
   }
 
   /**
@@ -821,7 +490,7 @@ export class TaskQueue implements AsyncDisposable {
    */
   worker(options: Partial<WorkerOptions> = {}): Worker {
     checkOptionsObject(options, "create a worker");
-    if (options.tasks === undefined && this.#taskList.length === 0) {
+    if (options.tasks === undefined && this.#registry.live.length === 0) {
       throw new TypeError(
         "Cannot create a worker as no task is defined on this queue yet: define tasks with queue.task() first (the worker then runs every task defined on the queue when it starts)",
       );
@@ -830,8 +499,8 @@ export class TaskQueue implements AsyncDisposable {
       serializer: this.serializer,
       clock: this.clock,
       ...options,
-      // The live list, read by the worker at start(); see #taskList.
-      tasks: options.tasks ?? this.#taskList,
+      // The live list, read by the worker at start(); see TaskRegistry.live.
+      tasks: options.tasks ?? this.#registry.live,
     });
   }
 

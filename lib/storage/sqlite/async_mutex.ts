@@ -1,5 +1,6 @@
 /**
- * A minimal promise-based mutex.
+ * A minimal promise-based mutex: SQLite's dialect keeps one per database
+ * file, so this process's writers take turns before they reach SQLite.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * A best-effort "this file changed" signal from the operating system
  * (inotify, kqueue, ReadDirectoryChangesW), through `node:fs` `watch`, which
- * Bun, Deno and Node all provide.
+ * Bun, Deno and Node all provide. SQLite's dialect watches the write-ahead
+ * log with it: one step of the wake-up path described in `change_feed.ts`.
  *
  * @module
  */

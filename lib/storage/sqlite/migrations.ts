@@ -1,24 +1,23 @@
 /**
- * Versioned schema changes. Each runs once, in order, inside the caller's
- * write transaction, so two processes opening one file never migrate at once
- * and a failed migration leaves the database as it was.
+ * SQLite's versioned schema changes. Each runs once, in order, inside the
+ * caller's write transaction, so two processes opening one file never
+ * migrate at once and a failed migration leaves the database as it was.
+ * The DDL is SQLite's (`integer` epoch-ms columns, `autoincrement`, partial
+ * indexes); another database keeps its own migrations with the same version
+ * numbers.
  *
  * Never edit a released migration: add a new one.
  *
  * @module
  */
 import { type Kysely, sql } from "kysely";
-import { DatabaseError } from "../core/errors.ts";
-import type { SitqSchema } from "./schema.ts";
-import type { TaskStatus } from "../core/types.ts";
+import { DatabaseError } from "../../core/errors.ts";
+import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
 type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
 
-const QUEUED = sql.lit<TaskStatus>("queued");
-const RUNNING = sql.lit<TaskStatus>("running");
-
 /** The migrations, version i + 1 at index i. */
-export const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration[] = [
   // v1: the task table and its claim index.
   async (db) => {
     await db.schema.createTable("sitq_tasks")
@@ -40,10 +39,10 @@ export const MIGRATIONS: readonly Migration[] = [
       .addColumn("finished_at", "integer")
       .execute();
     // Partial indexes keep the claim and lease scans proportional to the
-    // queued/running rows, not to the whole history. The status is a literal
-    // because SQLite only uses a partial index for a literal match. There is
-    // deliberately no plain index on status: SQLite prefers it for the claim
-    // and then sorts every queued row, making each claim O(queue length).
+    // queued/running rows, not to the whole history (on the status literals,
+    // see schema.ts). There is deliberately no plain index on status: SQLite
+    // prefers it for the claim and then sorts every queued row, making each
+    // claim O(queue length).
     await db.schema.createIndex("sitq_tasks_claim").on("sitq_tasks")
       .columns(["priority desc", "run_at", "id"])
       .where(sql.ref("status"), "=", QUEUED).execute();

@@ -1,18 +1,38 @@
 /**
- * Turning stored rows into the public result and record types.
+ * Turning stored rows into the public result and record types: a
+ * {@linkcode TaskRow} into a {@linkcode TaskResult} or
+ * {@linkcode TaskRecord}, count rows into {@linkcode QueueStats}. Rows are
+ * storage-shaped (serialized text, epoch milliseconds, `null` for absent);
+ * what users read has `Date`s, deserialized values and absent fields left
+ * out. Pure: no I/O, the serializer is given.
  *
  * @module
  */
-import type { AttemptRow, TaskRow } from "../storage/backend.ts";
-import type { Serializer } from "./serializer.ts";
-import { parseStoredError } from "./stored_error.ts";
+import { parseStoredError } from "../core/stored_error.ts";
+import type { Serializer } from "../core/serializer.ts";
+import { isFinalStatus, TASK_STATUSES } from "../core/statuses.ts";
 import type {
   AttemptRecord,
-  StoredError,
+  FinalTaskResult,
+  QueueStats,
   TaskId,
   TaskRecord,
   TaskResult,
-} from "./types.ts";
+  TaskStatus,
+} from "../core/types.ts";
+import type {
+  AttemptRow,
+  NameStatusCount,
+  TaskRow,
+} from "../storage/backend.ts";
+
+/** One page of {@linkcode TaskQueue.listTasks}. */
+export interface TaskPage {
+  /** Tasks, newest first. */
+  tasks: TaskRecord[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
 
 /** The {@linkcode TaskResult} a row describes. */
 export function rowToResult<Result>(
@@ -105,4 +125,43 @@ export function rowToRecord(
     record.progress = serializer.deserialize(row.progress);
   }
   return record;
+}
+
+/** Whether `result` is final: completed, failed or cancelled. */
+export function isFinalResult<Result>(
+  result: TaskResult<Result>,
+): result is FinalTaskResult<Result> {
+  return isFinalStatus(result.status);
+}
+
+/**
+ * {@linkcode QueueStats} from per-status counts: every status present, in
+ * the order of `TASK_STATUSES`, 0 where `counts` has none.
+ */
+export function toQueueStats(
+  counts: Partial<Record<TaskStatus, number>> = {},
+): QueueStats {
+  const stats = {} as QueueStats;
+  for (const status of TASK_STATUSES) stats[status] = counts[status] ?? 0;
+  return stats;
+}
+
+/**
+ * Per-name {@linkcode QueueStats} from per-name-and-status counts, names in
+ * the order they come (the backend orders them by name). A Map, not an
+ * object: a task may be named "__proto__".
+ */
+export function toStatsByName(
+  counts: readonly NameStatusCount[],
+): Map<string, QueueStats> {
+  const byName = new Map<string, QueueStats>();
+  for (const { name, status, count } of counts) {
+    let stats = byName.get(name);
+    if (stats === undefined) {
+      stats = toQueueStats();
+      byName.set(name, stats);
+    }
+    stats[status] = count;
+  }
+  return byName;
 }

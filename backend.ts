@@ -1,0 +1,91 @@
+/**
+ * `sitq/backend`: the storage contract under `TaskQueue` and `Worker`, for
+ * people who implement a backend or test against one.
+ *
+ * **Stability.** These types are for implementers and tests; they may
+ * change in minor versions. The rows are storage-shaped (serialized text,
+ * times in epoch milliseconds, columns named as the tables name them) and
+ * follow the schema, so a new column changes them. Application code should
+ * use `sitq` itself (`TaskQueue`, `Worker`, `SQLiteBackend`), whose types
+ * are the stable ones. The SQL implementation behind `SQLiteBackend` is not
+ * exported: nothing outside sitq constructs it.
+ *
+ * **The contract.** An implementation of {@linkcode Backend} must meet all
+ * of the following; `SQLiteBackend` does, and sitq's backend conformance
+ * suite checks it.
+ * - *Lifecycle.* Every method opens the store first if needed; `open()` may
+ *   be called any number of times, and a failed open is tried again by the
+ *   next call. `close()` is idempotent; afterwards every call rejects with
+ *   `DatabaseError` code `CLOSED`. Storage failures reject with a
+ *   `DatabaseError` whose `code` says what happened.
+ * - *Atomic claims.* A queued task is handed to one claimer per attempt,
+ *   across connections and processes. A claim moves the task to `running`
+ *   with the claimer's `workerId`, a lease expiring `leaseDuration` ms after
+ *   `now`, and its attempt count raised by one, which is the claimed
+ *   attempt's number.
+ * - *Ordering.* A claim takes due tasks (run time at or before `now`) whose
+ *   name it asks for, higher priority first, then earlier run time, then
+ *   enqueue order (increasing id), and returns them in that order.
+ * - *Fencing.* Every write about a running attempt (a {@linkcode Settlement},
+ *   a lease renewal, progress) carries its {@linkcode FencingToken} and
+ *   applies only while the task is still `running` under that worker and
+ *   that attempt number; otherwise it changes nothing and says so (`applied`
+ *   false, an id missing from the renewed set, `false`). Settling and then
+ *   claiming in `settleAndClaim` is one atomic step.
+ * - *At-least-once delivery.* A running task whose lease expired is made
+ *   claimable again (or `failed`, after its last attempt) by
+ *   `recoverExpiredLeases`, and the lost attempt counts and is recorded. A
+ *   task that reached `completed`, `failed` or `cancelled` is never claimed
+ *   again unless `requeue` puts it back. A write that resolved is committed;
+ *   only claim-only transactions, lease renewals and progress may skip the
+ *   sync that makes a commit survive power loss, since losing one only makes
+ *   a task claimable again.
+ * - *Changes.* `subscribe` delivers, synchronously after each commit made
+ *   through this backend object, `enqueued` (after an insert, a requeue or a
+ *   recovery, with the earliest run time) and `settled` (after settlements,
+ *   a cancel or a recovery, with the ids). It delivers `external` when it
+ *   can tell that another connection committed, and at most one `notice`
+ *   (`PUSH_UNAVAILABLE`) when it could push such wake-ups and cannot. A
+ *   change is a hint to read again: one too many costs a query, one missing
+ *   costs a poll interval. Errors thrown by listeners are ignored.
+ *
+ * @example A claim, a fenced settlement, and a stale one
+ * ```ts
+ * import { SQLiteBackend } from "sitq";
+ * import type { Backend, Settlement } from "sitq/backend";
+ *
+ * const backend: Backend = new SQLiteBackend(":memory:");
+ * const now = Date.now();
+ * const [id] = await backend.insertTasks([{
+ *   name: "email",
+ *   args: "[]",
+ *   priority: 0,
+ *   runAt: now,
+ *   maxAttempts: 3,
+ *   timeout: null,
+ *   createdAt: now,
+ * }]);
+ * const { claimed } = await backend.settleAndClaim([], {
+ *   workerId: "worker-1",
+ *   names: ["email"],
+ *   limit: 10,
+ *   now,
+ *   leaseDuration: 30_000,
+ * });
+ * const token = { id: id!, workerId: "worker-1", attempt: claimed[0]!.attempt };
+ * const done: Settlement = {
+ *   ...token,
+ *   outcome: "completed",
+ *   result: "null",
+ *   startedAt: now,
+ *   finishedAt: Date.now(),
+ * };
+ * const first = await backend.settleAndClaim([done], undefined);
+ * const again = await backend.settleAndClaim([done], undefined);
+ * console.log(first.applied, again.applied); // [ true ] [ false ]
+ * await backend.close();
+ * ```
+ *
+ * @module
+ */
+export type * from "./lib/storage/backend.ts";

@@ -1,0 +1,163 @@
+/**
+ * What a database supplies to the SQL backend: the few things that truly
+ * differ between databases, so that every statement in `queries/` is written
+ * once for all of them.
+ *
+ * A dialect is described by capability flags and hooks. Each capability is
+ * optional and its doc states the default, which is what an absent value
+ * means; the SQL backend reads the flags and never asks which database it
+ * has. SQLite's dialect is `sqlite/sqlite_dialect.ts`.
+ *
+ * Kept out of the public API on purpose: dialects speak Kysely, and Kysely's
+ * types are not part of sitq's.
+ *
+ * @module
+ */
+import type {
+  Kysely,
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  Transaction,
+  UnknownRow,
+} from "kysely";
+import type { WriteWatcher } from "./change_feed.ts";
+import type { SitqSchema } from "./schema.ts";
+
+/**
+ * How concurrent claims are kept from taking one task twice:
+ * - `"serialized-writer"`: the database runs one write transaction at a
+ *   time (SQLite's `BEGIN IMMEDIATE`), so a claim's select-then-update can
+ *   never interleave with another's.
+ * - `"skip-locked"`: claims run concurrently under row locks; the claim's
+ *   inner select takes `FOR UPDATE SKIP LOCKED`, so a claimer passes over
+ *   rows another claimer holds instead of waiting for them (PostgreSQL).
+ */
+export type ClaimLocking = "serialized-writer" | "skip-locked";
+
+/** What {@linkcode SqlDialect.claimLocking} is when a dialect leaves it out. */
+export const DEFAULT_CLAIM_LOCKING: ClaimLocking = "serialized-writer";
+
+/** Timing of a failed call, handed to {@linkcode SqlDialect.mapError}. */
+export interface ErrorTiming {
+  /** Milliseconds from the start of the failed call (the open included, for an open). */
+  elapsedMs: number;
+}
+
+/** What a database supplies to the SQL backend. */
+export interface SqlDialect {
+  /** A label for logs and error messages, e.g. `SQLite "tasks.db"`. */
+  readonly description: string;
+
+  // ---- capabilities: each optional, its default stated --------------------
+
+  /**
+   * Claim locking: how concurrent claims are kept apart.
+   *
+   * @default {"serialized-writer"} ({@linkcode DEFAULT_CLAIM_LOCKING})
+   */
+  readonly claimLocking?: ClaimLocking;
+  /**
+   * Push wake-ups: starts a watch that reports writes to the database by any
+   * connection, a hint to probe {@linkcode SqlDialect.hasExternalChanges}
+   * now rather than at the next poll (see `change_feed.ts`). Default: none;
+   * other connections' commits are found by polling alone.
+   */
+  readonly watchWrites?: WriteWatcher;
+  /**
+   * Relaxed commit: runs `fn` on one connection whose commits need not
+   * survive power loss (SQLite `synchronous = NORMAL`, PostgreSQL
+   * `synchronous_commit = off`), restoring the setting after. Used for
+   * writes whose loss only makes a task claimable again. Default: none;
+   * every commit is as durable as the database is configured.
+   */
+  relaxedCommit?<T>(
+    db: Kysely<SitqSchema>,
+    fn: (connection: Kysely<SitqSchema>) => Promise<T>,
+  ): Promise<T>;
+  /**
+   * Row parsing: turns each row the driver returns into the shape the row
+   * types promise (numbers for integer columns), e.g. PostgreSQL's `int8`
+   * text to numbers. Default: none; rows are used as the driver returns
+   * them, as SQLite's drivers already return integers as numbers.
+   */
+  parseRow?(row: UnknownRow): UnknownRow;
+  /**
+   * Migration lock: called first inside the migration's transaction, to keep
+   * other processes from migrating at the same time (PostgreSQL: an advisory
+   * transaction lock). Default: none; the write lock and the write
+   * transaction the migration runs in already exclude other migrators
+   * (SQLite's `BEGIN IMMEDIATE`).
+   */
+  lockForMigration?(trx: Transaction<SitqSchema>): Promise<void>;
+
+  // ---- hooks every dialect supplies ----------------------------------------
+
+  /** Creates the Kysely instance; called by each try of an open. */
+  createKysely(): Kysely<SitqSchema>;
+  /**
+   * Brings the schema up to date inside the caller's write transaction; the
+   * dialect owns its DDL, since column types and index syntax differ.
+   */
+  migrate(trx: Transaction<SitqSchema>): Promise<unknown>;
+  /**
+   * Runs `fn` holding whatever lock keeps this process's writers of this
+   * database from waiting on each other inside the database (SQLite: the
+   * per-file mutex, since its drivers block the event loop while they wait).
+   */
+  withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Whether another connection committed since the last call. */
+  hasExternalChanges(db: Kysely<SitqSchema>): Promise<boolean>;
+  /**
+   * Turns a driver error into a `DatabaseError` where it is one; other
+   * values are returned unchanged.
+   */
+  mapError(error: unknown, timing: ErrorTiming): unknown;
+  /**
+   * Runs `open` (connect, set the connection up, migrate) again while it
+   * fails in a way a new try can cure; each try gets a new connection.
+   * Default: `open` runs once.
+   */
+  retryOpen?<T>(open: () => Promise<T>): Promise<T>;
+  /** Called once an open has migrated, before first use. Default: nothing. */
+  afterMigrate?(): void;
+}
+
+/**
+ * `db` with the dialect's row parsing applied to every result, or `db`
+ * itself where the dialect has none (so SQLite pays nothing for it).
+ */
+export function withRowParsing(
+  db: Kysely<SitqSchema>,
+  dialect: SqlDialect,
+): Kysely<SitqSchema> {
+  const parseRow = dialect.parseRow?.bind(dialect);
+  return parseRow === undefined
+    ? db
+    : db.withPlugin(new ParseRowsPlugin(parseRow));
+}
+
+/** Applies a row parser to every result, compiled queries' included. */
+class ParseRowsPlugin implements KyselyPlugin {
+  readonly #parseRow: (row: UnknownRow) => UnknownRow;
+
+  constructor(parseRow: (row: UnknownRow) => UnknownRow) {
+    this.#parseRow = parseRow;
+  }
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return args.node;
+  }
+
+  transformResult(
+    args: PluginTransformResultArgs,
+  ): Promise<QueryResult<UnknownRow>> {
+    const { result } = args;
+    return Promise.resolve({
+      ...result,
+      rows: result.rows.map(this.#parseRow),
+    });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Claim: the next due tasks a worker has handlers for, each moved to
+ * `running` under a new lease, its attempt count raised by one. The new
+ * count is the attempt's number, and with the worker id it is the fencing
+ * token every later write about the attempt carries (see `ownership.ts`).
+ *
+ * Parameters ({@linkcode ClaimRequest}): `workerId`, the task `names`, at
+ * most `limit` tasks, due by `now`, leased for `leaseDuration` ms.
+ * Guard: only `queued` tasks with a run time at or before `now` and a name
+ * in `names`, in queue order (priority descending, then run time, then id:
+ * enqueue order). The outer `WHERE` checks `status = 'queued'` again: where
+ * claims run concurrently (PostgreSQL under READ COMMITTED), a row another
+ * claimer took after the inner select read it must not be taken twice.
+ * Locking, from the dialect's {@linkcode ClaimLocking}: a
+ * `"serialized-writer"` database runs the plain statement; `"skip-locked"`
+ * adds `FOR UPDATE SKIP LOCKED` to the inner select, so a claimer passes
+ * over rows another one holds instead of queueing behind it.
+ *
+ * @module
+ */
+import type { Kysely } from "kysely";
+import type { ClaimedTask, ClaimRequest } from "../backend.ts";
+import type { ClaimLocking } from "../dialect.ts";
+import { PreparedQuery, type QueryRunner } from "../prepared_query.ts";
+import { QUEUED, type SitqSchema } from "../schema.ts";
+
+interface ClaimParams extends Record<string, unknown> {
+  workerId: string;
+  leaseExpiresAt: number;
+  now: number;
+  limit: number;
+}
+
+interface ClaimedRow {
+  id: number;
+  name: string;
+  args: string;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  priority: number;
+  run_at: number;
+}
+
+/**
+ * The claim, compiled once per task-name set for one Kysely instance (the
+ * length of an `in` list is part of the SQL).
+ */
+export class ClaimTasks {
+  readonly #db: Kysely<SitqSchema>;
+  readonly #locking: ClaimLocking;
+  readonly #byNames = new Map<string, PreparedQuery<ClaimParams, ClaimedRow>>();
+
+  /**
+   * @param db The instance the statements are compiled for.
+   * @param locking How the database keeps concurrent claims apart.
+   */
+  constructor(db: Kysely<SitqSchema>, locking: ClaimLocking) {
+    this.#db = db;
+    this.#locking = locking;
+  }
+
+  /** Claims tasks in `trx`; returns them in queue order. */
+  async run(trx: QueryRunner, claim: ClaimRequest): Promise<ClaimedTask[]> {
+    const { rows } = await this.#forNames(claim.names).execute(trx, {
+      workerId: claim.workerId,
+      leaseExpiresAt: claim.now + claim.leaseDuration,
+      now: claim.now,
+      limit: claim.limit,
+    });
+    // RETURNING order is unspecified; hand tasks out in queue order.
+    rows.sort((a, b) =>
+      b.priority - a.priority || a.run_at - b.run_at || a.id - b.id
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      name: row.name,
+      args: row.args,
+      attempt: row.attempts,
+      maxAttempts: row.max_attempts,
+      timeout: row.timeout_ms,
+      priority: row.priority,
+      runAt: row.run_at,
+    }));
+  }
+
+  #forNames(
+    names: readonly string[],
+  ): PreparedQuery<ClaimParams, ClaimedRow> {
+    const key = JSON.stringify(names);
+    let query = this.#byNames.get(key);
+    if (query === undefined) {
+      query = this.#compile(names);
+      this.#byNames.set(key, query);
+    }
+    return query;
+  }
+
+  #compile(names: readonly string[]): PreparedQuery<ClaimParams, ClaimedRow> {
+    const skipLocked = this.#locking === "skip-locked";
+    return new PreparedQuery<ClaimParams, ClaimedRow>((param) =>
+      this.#db.updateTable("sitq_tasks")
+        .set((eb) => ({
+          status: "running",
+          attempts: eb("attempts", "+", 1),
+          worker_id: param("workerId"),
+          lease_expires_at: param("leaseExpiresAt"),
+          started_at: param("now"),
+          progress: null,
+        }))
+        .where("id", "in", (eb) =>
+          eb.selectFrom("sitq_tasks").select("id")
+            .where("status", "=", QUEUED)
+            .where("run_at", "<=", param("now"))
+            .where("name", "in", names)
+            .orderBy("priority", "desc").orderBy("run_at").orderBy("id")
+            .limit(param("limit"))
+            .$if(skipLocked, (select) => select.forUpdate().skipLocked()))
+        .where("status", "=", QUEUED)
+        .returning([
+          "id",
+          "name",
+          "args",
+          "attempts",
+          "max_attempts",
+          "timeout_ms",
+          "priority",
+          "run_at",
+        ])
+    );
+  }
+}

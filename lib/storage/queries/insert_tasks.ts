@@ -1,0 +1,65 @@
+/**
+ * Insert: new tasks, `queued`, in as few statements as the batch allows.
+ *
+ * Parameters: the {@linkcode NewTaskRow}s (at least one) and the caller's
+ * write transaction. Guard: none; every row becomes a queued task.
+ * Returns the new ids in insert order.
+ *
+ * @module
+ */
+import type { Kysely } from "kysely";
+import type { NewTaskRow } from "../backend.ts";
+import {
+  PreparedRows,
+  type QueryRunner,
+  statementSlices,
+} from "../prepared_query.ts";
+import type { SitqSchema } from "../schema.ts";
+
+/** Every field of a new task, each one parameter per row. */
+const NEW_TASK_FIELDS = [
+  "name",
+  "args",
+  "priority",
+  "runAt",
+  "maxAttempts",
+  "timeout",
+  "createdAt",
+] as const satisfies readonly (keyof NewTaskRow)[];
+
+/** The insert, compiled once per row count for one Kysely instance. */
+export class InsertTasks {
+  readonly #insert: PreparedRows<NewTaskRow, { id: number }>;
+
+  /** @param db The instance the statements are compiled for. */
+  constructor(db: Kysely<SitqSchema>) {
+    this.#insert = new PreparedRows<NewTaskRow, { id: number }>(
+      NEW_TASK_FIELDS,
+      (rows) =>
+        db.insertInto("sitq_tasks").values(rows.map((row) => ({
+          name: row.name,
+          args: row.args,
+          status: "queued" as const,
+          priority: row.priority,
+          run_at: row.runAt,
+          max_attempts: row.maxAttempts,
+          timeout_ms: row.timeout,
+          created_at: row.createdAt,
+        }))).returning("id"),
+    );
+  }
+
+  /** Inserts `tasks` in `trx`; returns their ids in insert order. */
+  async run(
+    trx: QueryRunner,
+    tasks: readonly NewTaskRow[],
+  ): Promise<number[]> {
+    const ids: number[] = [];
+    for (const slice of statementSlices(tasks)) {
+      const { rows } = await this.#insert.execute(trx, slice);
+      for (const row of rows) ids.push(Number(row.id));
+    }
+    // RETURNING order is unspecified; ids are increasing in insert order.
+    return ids.sort((a, b) => a - b);
+  }
+}

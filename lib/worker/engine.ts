@@ -1,0 +1,143 @@
+/**
+ * A worker's parts, built from its options and wired together: which
+ * storage function each part is given, and which part calls which. The
+ * public `Worker` holds the result and delegates to it.
+ *
+ * ```text
+ *   Worker ─▶ Shutdown ─▶ ClaimLoop ─▶ WakeUps ◀─ backend.subscribe
+ *                            │
+ *                            ├─▶ LeaseKeeper ─▶ backend.renewLeases, .recoverExpiredLeases
+ *                            ├─▶ Completer ───▶ backend.settleAndClaim
+ *                            ├─▶ Executor ────▶ backend.saveProgress
+ *                            └─▶ UnhandledWork ▶ backend.countDueExcept
+ *
+ *   Executor ─(outcome decided)─▶ Completer.add, ClaimLoop.wake
+ *   Executor ─(retry at t)──────▶ ClaimLoop.wakeAt
+ *   LeaseKeeper ─(supersede, lease lost)─▶ Executor.drop, Completer.dropSuperseded
+ * ```
+ *
+ * Each storage function is a closure that reads the backend's method when
+ * called, so a backend whose methods are wrapped later is still honoured.
+ *
+ * @module
+ */
+import { TypedEmitter } from "../core/events.ts";
+import type { Logger } from "../core/logger.ts";
+import { SuperJsonSerializer } from "../core/serializer.ts";
+import { systemClock } from "../core/types.ts";
+import type { Backend, BackendChange } from "../storage/backend.ts";
+import { ClaimLoop } from "./claim_loop.ts";
+import { Completer } from "./completer.ts";
+import { Executor } from "./executor.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
+import { Shutdown } from "./shutdown.ts";
+import type { WorkerEvents, WorkerOptions } from "./types.ts";
+import { UnhandledWork } from "./unhandled_work.ts";
+import { DEFAULT_LEASE_DURATION } from "./worker_checks.ts";
+
+/** The parts the `Worker` talks to. */
+export interface Engine {
+  /** The worker's events, emitted by its parts. */
+  readonly events: TypedEmitter<WorkerEvents>;
+  /** Its held attempts and bound task names. */
+  readonly executor: Executor;
+  /** Its written-outcome counters. */
+  readonly completer: Completer;
+  /** Its lifecycle: start, `done`, `stopReason`, `processOne`. */
+  readonly loop: ClaimLoop;
+  /** Its stop requests. */
+  readonly shutdown: Shutdown;
+}
+
+/** What the `Worker` has already resolved from its options. */
+export interface EngineSettings {
+  /** The worker's id. */
+  workerId: string;
+  /** Slots. */
+  concurrency: number;
+  /** The user's logger, guarded. */
+  logger: Logger;
+  /** Where the backend's `notice` goes. */
+  onNotice(change: Extract<BackendChange, { type: "notice" }>): void;
+}
+
+/**
+ * Builds a worker's parts over `backend`, with the defaults of
+ * {@linkcode WorkerOptions} for what `options` leaves out.
+ *
+ * @param backend The backend the parts' storage functions call.
+ * @param options The worker's options, already checked.
+ * @param settings What the `Worker` resolved itself.
+ */
+export function buildEngine(
+  backend: Backend,
+  options: WorkerOptions,
+  settings: EngineSettings,
+): Engine {
+  const { workerId, concurrency, logger } = settings;
+  const pollInterval = options.pollInterval ?? 1000;
+  const leaseDuration = options.leaseDuration ?? DEFAULT_LEASE_DURATION;
+  const clock = options.clock ?? systemClock;
+  const events = new TypedEmitter<WorkerEvents>((error) =>
+    logger.error?.({ workerId, err: error }, "a worker event listener threw")
+  );
+  const executor = new Executor({
+    workerId,
+    tasks: options.tasks,
+    serializer: options.serializer ?? new SuperJsonSerializer(),
+    clock,
+    logger,
+    saveProgress: (token, progress) => backend.saveProgress(token, progress),
+    onDecided: (attempt, outcome, value) => {
+      if (outcome !== undefined) completer.add(attempt, outcome, value);
+      loop.wake();
+    },
+    onRetryAt: (at) => loop.wakeAt(at),
+  });
+  executor.bind("create Worker");
+  const completer = new Completer({
+    workerId,
+    clock,
+    logger,
+    events,
+    settleAndClaim: (settlements, claim) =>
+      backend.settleAndClaim(settlements, claim),
+    forget: (attempt) => executor.forget(attempt),
+  });
+  const leases = new LeaseKeeper({
+    workerId,
+    leaseDuration,
+    heartbeatInterval: options.heartbeatInterval ?? leaseDuration / 3,
+    clock,
+    logger,
+    events,
+    executor,
+    completer,
+    renewLeases: (tokens, until) => backend.renewLeases(tokens, until),
+    recoverExpiredLeases: (now, error) =>
+      backend.recoverExpiredLeases(now, error),
+  });
+  const loop = new ClaimLoop({
+    workerId,
+    concurrency,
+    pollInterval,
+    leaseDuration,
+    maxTasks: options.maxTasks ?? Infinity,
+    clock,
+    logger,
+    events,
+    executor,
+    completer,
+    leases,
+    unhandled: new UnhandledWork(backend, {
+      workerId,
+      logger,
+      interval: 10 * pollInterval,
+    }),
+    open: () => backend.open(),
+    subscribe: (listener) => backend.subscribe(listener),
+    onNotice: settings.onNotice,
+  });
+  const shutdown = new Shutdown({ workerId, logger, target: loop });
+  return { events, executor, completer, loop, shutdown };
+}

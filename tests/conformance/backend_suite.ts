@@ -1,0 +1,88 @@
+/**
+ * The backend conformance suite: everything an implementation of `Backend`
+ * (lib/storage/backend.ts) must guarantee, checked by driving that interface
+ * directly, plus the public API where a guarantee is about it. One file per
+ * noun:
+ *
+ * - insert.ts: ids in enqueue order, one transaction per batch, queue order;
+ * - claims.ts: what a claim takes and writes; racing claimers, on one object
+ *   and on several connections;
+ * - claim_processes.ts: racing claimers in several processes;
+ * - fencing.ts: late or stale settlements, renewals and progress change
+ *   nothing;
+ * - leases.ts: leases, heartbeats and recovery of expired leases;
+ * - settlements.ts: results, retries with backoff, final failures, history;
+ * - interruptions.ts: interrupted attempts go back at once, uncounted;
+ * - management.ts: cancel, requeue, prune;
+ * - progress.ts: progress of the running attempt;
+ * - inspection.ts: reads, lists and counts;
+ * - wake_ups.ts: what subscribers hear, from this and other connections;
+ * - payloads.ts: large and non-ASCII text;
+ * - lifecycle.ts: open, close, connections;
+ * - schema.sqlite.ts: schema versions, SQLite only (a test that makes sense
+ *   for one backend carries its name).
+ *
+ * Around them: harness.ts (the suite's own test API and its adapters'
+ * contract), rows.ts (what tests send) and calls.ts (the calls they make).
+ *
+ * It runs on SQLite (a file, `:memory:`, three backends on one file; see
+ * sqlite_factories.ts) on Bun in-process (sqlite.test.ts) and, as a script,
+ * on Deno and Node (runner.ts, spawned by runtimes.test.ts). Another backend
+ * joins by adding a {@linkcode BackendFactory}, a case for its
+ * {@linkcode StoreSpec} in tests/fixtures/conformance_claimer.mjs, and a
+ * `*.<name>.ts` file for its own tests. The suite files import only
+ * lib/storage/backend.ts (types) and receive sitq's public entry from their
+ * adapter, so they run the same on the sources and on the built package.
+ *
+ * @module
+ */
+import type {
+  BackendFactory,
+  ConformanceTest,
+  StoreSpec,
+  Suite,
+} from "./harness.ts";
+import { collectTests } from "./harness.ts";
+import { claimProcessTests } from "./claim_processes.ts";
+import { claimTests } from "./claims.ts";
+import { fencingTests } from "./fencing.ts";
+import { insertTests } from "./insert.ts";
+import { inspectionTests } from "./inspection.ts";
+import { interruptionTests } from "./interruptions.ts";
+import { leaseTests } from "./leases.ts";
+import { lifecycleTests } from "./lifecycle.ts";
+import { managementTests } from "./management.ts";
+import { payloadTests } from "./payloads.ts";
+import { progressTests } from "./progress.ts";
+import { sqliteSchemaTests } from "./schema.sqlite.ts";
+import { settlementTests } from "./settlements.ts";
+import { wakeUpTests } from "./wake_ups.ts";
+
+export type { BackendFactory, StoreSpec };
+
+/** Each noun's group title and the function that registers its tests. */
+const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
+  ["insert and ordering", insertTests],
+  ["claims", claimTests],
+  ["claims across processes", claimProcessTests],
+  ["fencing", fencingTests],
+  ["leases", leaseTests],
+  ["settlements", settlementTests],
+  ["interrupted attempts", interruptionTests],
+  ["cancel, requeue and prune", managementTests],
+  ["progress", progressTests],
+  ["inspection", inspectionTests],
+  ["wake-ups", wakeUpTests],
+  ["large and unicode payloads", payloadTests],
+  ["lifecycle and connections", lifecycleTests],
+  ["schema versions (SQLite)", sqliteSchemaTests],
+];
+
+/** Every test of the suite for `factory`, in a stable order. */
+export function backendSuite(factory: BackendFactory): ConformanceTest[] {
+  return collectTests(factory, (suite) => {
+    for (const [title, register] of NOUNS) {
+      suite.describe(title, () => register(suite));
+    }
+  });
+}

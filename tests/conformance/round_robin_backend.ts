@@ -1,0 +1,63 @@
+/**
+ * One {@linkcode Backend} face over several backend objects on one store:
+ * each call goes to the next of them in turn. Running the whole suite
+ * through it checks that no guarantee rests on state kept in one backend
+ * object (a cached statement, a counter, an in-process lock): the claim, the
+ * settlement fencing it and the read that checks it each come through
+ * another connection.
+ *
+ * Subscribers hear every one of the backends, since a change made through
+ * one reaches the others as `external`; a `notice` only once.
+ *
+ * @module
+ */
+import type { Backend, BackendChange } from "../../lib/storage/backend.ts";
+
+/** Spreads calls over `backends` in turn; see the module doc. */
+export function roundRobinBackend(backends: readonly Backend[]): Backend {
+  let turn = 0;
+  const next = (): Backend => backends[turn++ % backends.length]!;
+  return {
+    description: `${backends.length} backends on one store, in turn (${
+      backends[0]?.description
+    })`,
+    open: async () => {
+      for (const backend of backends) await backend.open();
+    },
+    insertTasks: (tasks) => next().insertTasks(tasks),
+    settleAndClaim: (settlements, request) =>
+      next().settleAndClaim(settlements, request),
+    renewLeases: (tokens, leaseExpiresAt) =>
+      next().renewLeases(tokens, leaseExpiresAt),
+    recoverExpiredLeases: (now, error) =>
+      next().recoverExpiredLeases(now, error),
+    saveProgress: (token, progress) => next().saveProgress(token, progress),
+    getTask: (id) => next().getTask(id),
+    getAttempts: (id) => next().getAttempts(id),
+    listTasks: (query) => next().listTasks(query),
+    countByStatus: () => next().countByStatus(),
+    countByName: () => next().countByName(),
+    countDueExcept: (query) => next().countDueExcept(query),
+    cancel: (id, now) => next().cancel(id, now),
+    requeue: (id, now) => next().requeue(id, now),
+    prune: (statuses, before) => next().prune(statuses, before),
+    subscribe(listener: (change: BackendChange) => void) {
+      // One face, one notice at most, as the contract promises per backend.
+      let noticed = false;
+      const forward = (change: BackendChange) => {
+        if (change.type === "notice") {
+          if (noticed) return;
+          noticed = true;
+        }
+        listener(change);
+      };
+      const stops = backends.map((backend) => backend.subscribe(forward));
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    close: async () => {
+      for (const backend of backends) await backend.close();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The backend conformance suite on every other runtime of the matrix
+ * (tests/runtimes/matrix.ts), each in its own process running runner.ts:
+ * Deno on the `.ts` sources (node:sqlite); Node 22 and 24 on the same `.ts`
+ * files with their types stripped, against the built dist/ (node:sqlite);
+ * Node 20, which cannot strip types, on a tsc build of this folder in
+ * .tmp/, against dist/ (better-sqlite3). Each must report exactly as many
+ * passed tests as the suite holds, and none failed.
+ *
+ * The runs start together in `beforeAll` and each test awaits its own, so
+ * the whole takes about as long as the slowest runtime.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import * as sitq from "../../mod.ts";
+import { ROOT, run, type RunResult } from "../helpers.ts";
+import { buildDist, RUNTIMES, type RuntimeTarget } from "../runtimes/matrix.ts";
+import { backendSuite } from "./backend_suite.ts";
+import { sqliteFactories } from "./sqlite_factories.ts";
+
+const HERE = join(ROOT, "tests/conformance");
+/**
+ * Where the Node 20 build goes: one per test process, so that two runs at
+ * once do not share it, and inside the repository, so that its files are
+ * ES modules by package.json and find better-sqlite3 in node_modules. It
+ * keeps the tests/ layout below it.
+ */
+const NODE20_BUILD = join(ROOT, `.tmp/conformance-node20-${process.pid}`);
+/** Hang guard for one runtime's whole run (it takes a few seconds). */
+const RUN_TIMEOUT = 150_000;
+
+/** How many tests the suite holds on SQLite: each run must pass them all. */
+const EXPECTED = sqliteFactories(sitq).flatMap(backendSuite).length;
+
+const TARGETS = RUNTIMES.filter((target) => target.kind !== "bun");
+
+/** Whether `target` is a Node too old to strip types (before 22). */
+function needsBuild(target: RuntimeTarget): boolean {
+  return target.kind === "node" && Number(target.label.slice(4)) < 22;
+}
+
+/**
+ * Compiles this folder's suite (not its bun tests) to JavaScript with tsc,
+ * types stripped and `.ts` imports rewritten, and copies the claimer
+ * fixture beside it so `../fixtures/` resolves as in the sources. Only
+ * these files are compiled (`--noResolve`): lib/ is reached through
+ * `SITQ_MODULE` at run time, and through type imports that compile away.
+ */
+async function buildForNode20(): Promise<void> {
+  const sources = readdirSync(HERE)
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+    .map((file) => join(HERE, file));
+  const result = await run([
+    join(ROOT, "node_modules/.bin/tsc"),
+    "--noCheck",
+    "--noResolve",
+    "--outDir",
+    NODE20_BUILD,
+    "--rootDir",
+    join(ROOT, "tests"),
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--rewriteRelativeImportExtensions",
+    "--verbatimModuleSyntax",
+    "--skipLibCheck",
+    "--types",
+    "node",
+    ...sources,
+  ]);
+  if (result.code !== 0) {
+    throw new Error(`tsc failed:\n${result.stdout}${result.stderr}`);
+  }
+  mkdirSync(join(NODE20_BUILD, "fixtures"), { recursive: true });
+  copyFileSync(
+    join(ROOT, "tests/fixtures/conformance_claimer.mjs"),
+    join(NODE20_BUILD, "fixtures/conformance_claimer.mjs"),
+  );
+}
+
+const runs = new Map<string, Promise<RunResult>>();
+
+beforeAll(async () => {
+  await buildDist();
+  if (TARGETS.some(needsBuild)) await buildForNode20();
+  for (const target of TARGETS) {
+    const runner = needsBuild(target)
+      ? join(NODE20_BUILD, "conformance/runner.js")
+      : join(HERE, "runner.ts");
+    runs.set(
+      target.label,
+      run(target.command(runner), { env: target.env, timeout: RUN_TIMEOUT }),
+    );
+  }
+}, 120_000);
+
+afterAll(() => rmSync(NODE20_BUILD, { recursive: true, force: true }));
+
+describe.each(TARGETS.map((target) => [target.label, target] as const))(
+  "%s",
+  (label, target) => {
+    test(
+      `runs the backend conformance suite on ${target.driver}: all ${EXPECTED} pass`,
+      async () => {
+        const result = await runs.get(label)!;
+        // Everything but the passing tests' lines: the failures with their
+        // stacks, then the count.
+        const report = result.stdout.split("\n")
+          .filter((line) => !line.startsWith("ok ")).join("\n");
+        expect({ code: result.code, report }, result.stderr).toEqual({
+          code: 0,
+          report: `${EXPECTED} passed, 0 failed\n`,
+        });
+      },
+      RUN_TIMEOUT + 10_000,
+    );
+  },
+);

@@ -70,7 +70,8 @@ describe("claimLocking", () => {
     const error = await rejectionOf(claimIn(db, "skip-locked"));
     expect(String(error)).toContain("syntax error");
     const claim = sqls.at(-1)!;
-    expect(claim).toMatch(/limit \? for update skip locked\)/);
+    // The batch size is written into the SQL (see claim_tasks.ts).
+    expect(claim).toMatch(/limit 10 for update skip locked\)/);
     expect(claim).toMatch(/\) and "status" = 'queued' returning /);
   });
 });

@@ -21,7 +21,21 @@ export const RESULT_MARKER = "@@sitq-bench ";
  * @property {string} [note]    anything a reader needs to compare fairly
  * @property {Record<string, unknown>} [extra] scenario-specific figures
  * @property {boolean} [rate] false when ops/s means nothing (latency, idle)
+ * @property {number} [cpu_us_per_op] CPU time (user + system) of the
+ *   measured part over `ops`, in µs (see `cpuPerOp`)
  */
+
+/**
+ * CPU µs per operation of a timed result that measured its CPU time, to one
+ * decimal; undefined otherwise.
+ *
+ * @param {{ ops: number, cpu_us?: number }} timed
+ * @returns {number | undefined}
+ */
+export function cpuPerOp({ ops, cpu_us }) {
+  if (cpu_us === undefined || ops <= 0) return undefined;
+  return Math.round((cpu_us / ops) * 10) / 10;
+}
 
 /**
  * Prints one measurement, adding the rate and the runtime it ran on.

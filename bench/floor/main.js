@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { intArg, parseChildArgs } from "../common/child_args.js";
-import { reportResult } from "../common/report.js";
+import { cpuPerOp, reportResult } from "../common/report.js";
 import { latencySummary } from "../common/stats.js";
 import { withTempDir } from "../common/temp_dir.js";
 import { openFloorDatabase } from "./drivers.js";
@@ -62,6 +62,7 @@ await withTempDir(async (dir) => {
       subject: "floor",
       ops: timed.ops,
       seconds: timed.seconds,
+      cpu_us_per_op: cpuPerOp(timed),
       ...latencySummary(timed.latencies ?? []),
       note: workload === "drain_batched"
         ? `batches of ${batch}; latency per batch`

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { cpuClock } from "../common/resources.js";
 import { nowMs } from "../common/stats.js";
 import {
   CLAIM_MANY_SQL,
@@ -18,6 +19,7 @@ import {
  * @property {number} ops
  * @property {number} seconds
  * @property {number[]} [latencies] per operation (or per batch), in ms
+ * @property {number} [cpu_us] CPU time (user + system) of the timed part, in µs
  */
 
 const LEASE_MS = 30_000;
@@ -37,6 +39,7 @@ const RESULT = JSON.stringify(null);
 export function enqueueOne(db, n) {
   const insert = db.prepare(INSERT_SQL);
   const latencies = new Array(n);
+  const cpu = cpuClock();
   const start = nowMs();
   for (let i = 0; i < n; i++) {
     const t0 = nowMs();
@@ -45,8 +48,9 @@ export function enqueueOne(db, n) {
     latencies[i] = nowMs() - t0;
   }
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   expectCount(db, "queued", n);
-  return { ops: n, seconds, latencies };
+  return { ops: n, seconds, latencies, cpu_us: cpuUs };
 }
 
 /**
@@ -58,11 +62,13 @@ export function enqueueOne(db, n) {
  * @returns {Timed}
  */
 export function enqueueBulk(db, n) {
+  const cpu = cpuClock();
   const start = nowMs();
   insertMany(db, n);
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   expectCount(db, "queued", n);
-  return { ops: n, seconds };
+  return { ops: n, seconds, cpu_us: cpuUs };
 }
 
 /**
@@ -90,6 +96,7 @@ export function drainOne(db, n) {
   const claim = db.prepare(CLAIM_ONE_SQL);
   const complete = db.prepare(COMPLETE_SQL);
   const latencies = [];
+  const cpu = cpuClock();
   const start = nowMs();
   for (;;) {
     const t0 = nowMs();
@@ -102,8 +109,9 @@ export function drainOne(db, n) {
     latencies.push(nowMs() - t0);
   }
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   expectCount(db, "completed", n);
-  return { ops: latencies.length, seconds, latencies };
+  return { ops: latencies.length, seconds, latencies, cpu_us: cpuUs };
 }
 
 /**
@@ -123,6 +131,7 @@ export function drainBatched(db, n, batch) {
   const complete = db.prepare(COMPLETE_SQL);
   const latencies = [];
   let done = 0;
+  const cpu = cpuClock();
   const start = nowMs();
   for (;;) {
     const t0 = nowMs();
@@ -139,8 +148,9 @@ export function drainBatched(db, n, batch) {
     latencies.push(nowMs() - t0);
   }
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   expectCount(db, "completed", n);
-  return { ops: done, seconds, latencies };
+  return { ops: done, seconds, latencies, cpu_us: cpuUs };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface ChildRecord {
   per_second?: number;
   p50_ms?: number;
   p99_ms?: number;
+  /** CPU time (user + system) per op of the measured part, in µs. */
+  cpu_us_per_op?: number;
   note?: string;
   reason?: string;
   fatal?: boolean;

@@ -18,6 +18,8 @@ export interface Row {
   per_second?: number;
   p50_ms?: number;
   p99_ms?: number;
+  /** CPU time (user + system) per op of the measured part, in µs. */
+  cpu_us_per_op?: number;
   /** `per_second` over the same runtime's floor row named by `floor`. */
   ratio_to_floor?: number;
   floor?: string;
@@ -45,6 +47,7 @@ export function rowFromRecord(scenario: Scenario, record: ChildRecord): Row {
     per_second: record.per_second,
     p50_ms: record.p50_ms,
     p99_ms: record.p99_ms,
+    cpu_us_per_op: record.cpu_us_per_op,
     note: record.note,
     runtime_version: record.runtime_version,
     extra: record.extra,

@@ -16,6 +16,7 @@ const COLUMNS: { title: string; cell: (r: Row) => string; right?: boolean }[] =
     { title: "per s", cell: (r) => fmt(r.per_second), right: true },
     { title: "p50 ms", cell: (r) => fmt(r.p50_ms, 3), right: true },
     { title: "p99 ms", cell: (r) => fmt(r.p99_ms, 3), right: true },
+    { title: "cpu µs/op", cell: (r) => fmt(r.cpu_us_per_op, 1), right: true },
     { title: "x floor", cell: ratio },
     {
       title: "notes",

@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { intArg, parseChildArgs } from "../common/child_args.js";
-import { reportResult, reportSkip } from "../common/report.js";
+import { cpuPerOp, reportResult, reportSkip } from "../common/report.js";
 import { latencySummary } from "../common/stats.js";
 import { withTempDir } from "../common/temp_dir.js";
 import { loadSitq, openQueue } from "./load_sitq.js";
@@ -74,6 +74,7 @@ await withTempDir(async (dir) => {
       subject: "sitq",
       ops: timed.ops,
       seconds: timed.seconds,
+      cpu_us_per_op: cpuPerOp(timed),
       ...latencySummary(timed.latencies ?? []),
       note: timed.note,
       rate: timed.rate,

@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { measureCpu, samplePeakRss } from "../common/resources.js";
+import { cpuClock, measureCpu, samplePeakRss } from "../common/resources.js";
 import { nowMs } from "../common/stats.js";
 import { wallMs } from "./load_sitq.js";
 
@@ -23,6 +23,7 @@ import { wallMs } from "./load_sitq.js";
  * @property {string} [note]
  * @property {Record<string, unknown>} [extra]
  * @property {boolean} [rate] false when ops/s means nothing
+ * @property {number} [cpu_us] CPU time (user + system) of the timed part, in µs
  */
 
 const argsList = (/** @type {number} */ n) =>
@@ -38,6 +39,7 @@ const argsList = (/** @type {number} */ n) =>
 export async function enqueueOne({ queue, tasks }, n) {
   await queue.backend.open();
   const latencies = new Array(n);
+  const cpu = cpuClock();
   const start = nowMs();
   for (let i = 0; i < n; i++) {
     const t0 = nowMs();
@@ -45,8 +47,9 @@ export async function enqueueOne({ queue, tasks }, n) {
     latencies[i] = nowMs() - t0;
   }
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   await expectStats(queue, "queued", n);
-  return { ops: n, seconds, latencies };
+  return { ops: n, seconds, latencies, cpu_us: cpuUs };
 }
 
 /**
@@ -59,11 +62,13 @@ export async function enqueueOne({ queue, tasks }, n) {
 export async function enqueueBulk({ queue, tasks }, n) {
   await queue.backend.open();
   const list = argsList(n);
+  const cpu = cpuClock();
   const start = nowMs();
   await queue.enqueueMany(tasks.noop, list);
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   await expectStats(queue, "queued", n);
-  return { ops: n, seconds };
+  return { ops: n, seconds, cpu_us: cpuUs };
 }
 
 /**
@@ -79,16 +84,19 @@ export async function drain({ queue, tasks }, n, concurrency) {
   await queue.enqueueMany(tasks.noop, argsList(n));
   const worker = queue.worker({ concurrency });
   const rss = samplePeakRss();
+  const cpu = cpuClock();
   const start = nowMs();
   await worker.start();
   await worker.onIdle();
   const seconds = (nowMs() - start) / 1000;
+  const cpuUs = cpu();
   const memory = rss.stop();
   await worker.stop();
   await expectStats(queue, "completed", n);
   return {
     ops: n,
     seconds,
+    cpu_us: cpuUs,
     note: `peak RSS ${memory.peak_rss_mb} MB`,
     extra: memory,
   };

@@ -199,6 +199,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
     { durable = true }: { durable?: boolean } = {},
   ): Promise<T> {
     const dialect = this.#dialect;
+    this.#feed.ownWrite();
     return this.#run((db) =>
       dialect.withWriteLock(() => {
         const write = (connection: Kysely<SitqSchema>) =>

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { ClaimedTask, ClaimRequest } from "../backend.ts";
 import type { ClaimLocking } from "../dialect.ts";
 import { PreparedQuery, type QueryRunner } from "../prepared_query.ts";
@@ -28,7 +28,6 @@ interface ClaimParams extends Record<string, unknown> {
   workerId: string;
   leaseExpiresAt: number;
   now: number;
-  limit: number;
 }
 
 interface ClaimedRow {
@@ -43,13 +42,21 @@ interface ClaimedRow {
 }
 
 /**
- * The claim, compiled once per task-name set for one Kysely instance (the
- * length of an `in` list is part of the SQL).
+ * The claim, compiled once per task-name set and batch size for one Kysely
+ * instance. The length of an `in` list is part of the SQL, and so is the
+ * `LIMIT`: SQLite runs the claim about three times slower with `LIMIT ?`
+ * than with the same number written out (measured on bun:sqlite and
+ * node:sqlite: 24-60 µs against 7-9 µs per claim of one task, the largest
+ * single cost of a claim). Batch sizes run from 1 to the worker's
+ * concurrency, so a worker compiles a handful of statements.
  */
 export class ClaimTasks {
   readonly #db: Kysely<SitqSchema>;
   readonly #locking: ClaimLocking;
-  readonly #byNames = new Map<string, PreparedQuery<ClaimParams, ClaimedRow>>();
+  readonly #byNames = new Map<
+    string,
+    Map<number, PreparedQuery<ClaimParams, ClaimedRow>>
+  >();
 
   /**
    * @param db The instance the statements are compiled for.
@@ -62,12 +69,14 @@ export class ClaimTasks {
 
   /** Claims tasks in `trx`; returns them in queue order. */
   async run(trx: QueryRunner, claim: ClaimRequest): Promise<ClaimedTask[]> {
-    const { rows } = await this.#forNames(claim.names).execute(trx, {
-      workerId: claim.workerId,
-      leaseExpiresAt: claim.now + claim.leaseDuration,
-      now: claim.now,
-      limit: claim.limit,
-    });
+    const { rows } = await this.#prepared(claim.names, claim.limit).execute(
+      trx,
+      {
+        workerId: claim.workerId,
+        leaseExpiresAt: claim.now + claim.leaseDuration,
+        now: claim.now,
+      },
+    );
     // RETURNING order is unspecified; hand tasks out in queue order.
     rows.sort((a, b) =>
       b.priority - a.priority || a.run_at - b.run_at || a.id - b.id
@@ -84,19 +93,35 @@ export class ClaimTasks {
     }));
   }
 
-  #forNames(
+  #prepared(
     names: readonly string[],
+    limit: number,
   ): PreparedQuery<ClaimParams, ClaimedRow> {
     const key = JSON.stringify(names);
-    let query = this.#byNames.get(key);
+    let byLimit = this.#byNames.get(key);
+    if (byLimit === undefined) {
+      byLimit = new Map();
+      this.#byNames.set(key, byLimit);
+    }
+    let query = byLimit.get(limit);
     if (query === undefined) {
-      query = this.#compile(names);
-      this.#byNames.set(key, query);
+      query = this.#compile(names, limit);
+      byLimit.set(limit, query);
     }
     return query;
   }
 
-  #compile(names: readonly string[]): PreparedQuery<ClaimParams, ClaimedRow> {
+  #compile(
+    names: readonly string[],
+    limit: number,
+  ): PreparedQuery<ClaimParams, ClaimedRow> {
+    // A literal, never user text: the claim loop's batch size. Checked
+    // anyway, as it is spliced into the SQL.
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(
+        `Cannot claim ${limit} tasks: not a positive integer`,
+      );
+    }
     const skipLocked = this.#locking === "skip-locked";
     return new PreparedQuery<ClaimParams, ClaimedRow>((param) =>
       this.#db.updateTable("sitq_tasks")
@@ -114,7 +139,7 @@ export class ClaimTasks {
             .where("run_at", "<=", param("now"))
             .where("name", "in", names)
             .orderBy("priority", "desc").orderBy("run_at").orderBy("id")
-            .limit(param("limit"))
+            .limit(sql.lit(limit))
             .$if(skipLocked, (select) => select.forUpdate().skipLocked()))
         .where("status", "=", QUEUED)
         .returning([

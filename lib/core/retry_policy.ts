@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { show } from "./validate.ts";
 
 /**
  * The wait before a retry:
@@ -34,23 +35,29 @@ export const DEFAULT_BACKOFF: Backoff = { type: "exponential", delay: 1000 };
 const HOUR = 3_600_000;
 
 /**
- * Checks a backoff given in options.
+ * Checks a backoff given in options. Messages read like every other option
+ * check: "Cannot <action> as 'backoff.<field>' must be <rule>: current value
+ * is <value>".
  *
+ * @param backoff The value given as `backoff`.
+ * @param action What is being done, for the message: `define task "x"`.
  * @throws {TypeError} If it is neither a known shape nor a function.
  * @throws {RangeError} If a delay is negative or not finite.
  */
-export function validateBackoff(backoff: unknown, where: string): void {
+export function validateBackoff(backoff: unknown, action: string): void {
   if (typeof backoff === "function") return;
   if (typeof backoff !== "object" || backoff === null) {
     throw new TypeError(
-      `Cannot use ${where} 'backoff': expected { type: "fixed" | "exponential", delay } or a function, got ${typeof backoff}`,
+      `Cannot ${action} as 'backoff' must be { type: "fixed" | "exponential", delay } or a function: current value is ${
+        show(backoff)
+      }`,
     );
   }
   const { type, delay, maxDelay } = backoff as Record<string, unknown>;
   if (type !== "fixed" && type !== "exponential") {
     throw new TypeError(
-      `Cannot use ${where} 'backoff': type must be "fixed" or "exponential", got ${
-        JSON.stringify(type)
+      `Cannot ${action} as 'backoff.type' must be "fixed" or "exponential": current value is ${
+        show(type)
       }`,
     );
   }
@@ -58,8 +65,8 @@ export function validateBackoff(backoff: unknown, where: string): void {
     if (name === "maxDelay" && value === undefined) continue;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new RangeError(
-        `Cannot use ${where} 'backoff.${name}': it must be a non-negative number of milliseconds, got ${
-          String(value)
+        `Cannot ${action} as 'backoff.${name}' must be a finite number of milliseconds >= 0: current value is ${
+          show(value)
         }`,
       );
     }

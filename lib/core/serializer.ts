@@ -15,7 +15,14 @@ import { describeShape } from "./validate_shapes.ts";
  * change the format.
  *
  * `serialize` should throw for values it cannot represent faithfully rather
- * than store something else.
+ * than store something else: a custom serializer owns its round trip. sitq
+ * checks only that `serialize` returns a string of well-formed Unicode; the
+ * refusals listed on {@linkcode SuperJsonSerializer} are that class's own.
+ * With `JSON.stringify`/`JSON.parse`, a `Date` comes back as its ISO string,
+ * `undefined` in an array as `null` and a `Map` as `{}`. sitq does not
+ * round-trip every value to check it: that would take a deserialize and a
+ * deep comparison per enqueue, result and progress report, more than the
+ * serialization itself costs.
  *
  * @example A JSON serializer
  * ```ts

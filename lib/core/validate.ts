@@ -31,8 +31,13 @@ export function checkInteger(
     );
   }
   if (!Number.isSafeInteger(value) || value < min) {
+    // With the lowest safe integer as `min` the bound says nothing a reader
+    // can use ("an integer >= -9007199254740991"); the rule is "safe".
+    const rule = min <= Number.MIN_SAFE_INTEGER
+      ? "a safe integer (between -(2^53 - 1) and 2^53 - 1)"
+      : `an integer >= ${min}`;
     throw new RangeError(
-      `Cannot ${action} as '${option}' must be an integer >= ${min}: current value is ${
+      `Cannot ${action} as '${option}' must be ${rule}: current value is ${
         show(value)
       }`,
     );
@@ -151,8 +156,32 @@ export function checkKnownKeys(
 }
 
 /**
+ * Throws a TypeError if an option of `options` is `null`. sitq's rule for
+ * `null`, the same for every option of every public method: it is a wrong
+ * value like any other, never "not given" (only a left-out option, or one set
+ * to `undefined`, takes its default). Checked here, once for every options
+ * object, so that no option can fall back silently (`limit ?? 100`) or
+ * reach the database as a value (`status: null` became SQL `IN (?)` with
+ * nothing bound) depending on how its own check happens to be written.
+ */
+export function checkNoNulls(
+  options: object | undefined,
+  action: string,
+): void {
+  if (options === undefined) return;
+  for (const [key, value] of Object.entries(options)) {
+    if (value === null) {
+      throw new TypeError(
+        `Cannot ${action} as '${key}' must not be null (leave an option out, or pass undefined, for its default): current value is null`,
+      );
+    }
+  }
+}
+
+/**
  * The start of every options check: {@linkcode checkOptionsObject}, then
- * {@linkcode checkKnownKeys} against the type's `optionKeys` list.
+ * {@linkcode checkKnownKeys} against the type's `optionKeys` list, then
+ * {@linkcode checkNoNulls}.
  */
 export function checkOptions(
   options: unknown,
@@ -161,6 +190,7 @@ export function checkOptions(
 ): void {
   checkOptionsObject(options, action);
   checkKnownKeys(options as object | undefined, known, action);
+  checkNoNulls(options as object | undefined, action);
 }
 
 // ---- strings kept as identities -------------------------------------------

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
 import {
   DatabaseError,
   type DatabaseErrorCode,
@@ -163,6 +164,21 @@ const CONDITIONS: readonly Condition[] = [
   },
 ];
 
+/** The condition of a file SQLite could not open. */
+const CANT_OPEN = CONDITIONS.find((condition) =>
+  condition.resultCodes.includes("CANTOPEN")
+);
+
+/** Whether `path` names an existing directory (false if it cannot be read). */
+function isDirectory(path: string): boolean {
+  if (path === ":memory:") return false;
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The condition `error` reports; "other" for an SQLite failure none of them
  * names; undefined for an error that is not SQLite's.
@@ -198,11 +214,37 @@ export function toDatabaseError(
   path: string,
   context: ErrorContext = {},
 ): unknown {
+  const where = path === ":memory:" ? "the in-memory database" : `"${path}"`;
+  if (
+    error instanceof DatabaseError && error.code === "SCHEMA_TOO_NEW" &&
+    /^Cannot open the database\b/.test(error.message)
+  ) {
+    // The schema check runs inside a transaction that does not know the
+    // path; every other DatabaseError names it, so this one does too.
+    return new DatabaseError(
+      error.code,
+      error.message.replace(
+        /^Cannot open the database\b/,
+        `Cannot open ${where}`,
+      ),
+      { cause: error },
+    );
+  }
   if (error instanceof SitqError) return error;
   const condition = classify(error);
   if (condition === undefined) return error;
-  const where = path === ":memory:" ? "the in-memory database" : `"${path}"`;
   const options = { cause: error };
+  if (condition === CANT_OPEN && isDirectory(path)) {
+    // SQLite says only "unable to open database file", which reads as a
+    // missing directory; the usual cause here is a directory at the path.
+    return new DatabaseError(
+      "CANNOT_OPEN",
+      `Cannot open ${where}: it is a directory, not a database file; give the path of a file inside it (sitq creates the file), such as "${path}/tasks.db" (${
+        describe(error)
+      })`,
+      options,
+    );
+  }
   if (condition === "other") {
     return new DatabaseError(
       "DATABASE",

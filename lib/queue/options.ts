@@ -17,6 +17,7 @@ import {
   checkOptions,
   checkWellFormed,
   optionKeys,
+  show,
 } from "../core/validate.ts";
 import { checkSharedInputs } from "../core/validate_shapes.ts";
 import type { ListQuery } from "../storage/backend.ts";
@@ -35,7 +36,11 @@ export interface TaskQueueOptions {
 
 /** Filters and paging for {@linkcode TaskQueue.listTasks}. */
 export interface ListTasksOptions {
-  /** Only tasks in this status (or any of these; an empty list matches none). */
+  /**
+   * Only tasks in this status, or in any status of an array
+   * (`["queued", "running"]`; an empty array matches none). All statuses
+   * when absent.
+   */
   status?: TaskStatus | readonly TaskStatus[];
   /** Only tasks of this name. */
   name?: string;
@@ -101,6 +106,16 @@ export function toListQuery(options: ListTasksOptions): ListQuery {
     : typeof options.status === "string"
     ? [options.status]
     : options.status;
+  // From JavaScript or a query string anything can come: only an array may
+  // be iterated (a number is not iterable, a string would be read letter by
+  // letter).
+  if (statuses !== undefined && !Array.isArray(statuses)) {
+    throw new TypeError(
+      `Cannot list tasks as 'status' must be a status or an array of statuses: current value is ${
+        show(statuses)
+      }`,
+    );
+  }
   for (const status of statuses ?? []) {
     if (!TASK_STATUSES.includes(status)) {
       throw new RangeError(
@@ -123,11 +138,15 @@ export function toListQuery(options: ListTasksOptions): ListQuery {
   }
   let beforeId: number | undefined;
   if (options.cursor !== undefined) {
-    beforeId = Number(options.cursor);
+    // Only a string: Number() would also accept true, [5] or " 5 ".
+    beforeId = typeof options.cursor === "string" &&
+        /^[1-9][0-9]*$/.test(options.cursor)
+      ? Number(options.cursor)
+      : Number.NaN;
     if (!Number.isSafeInteger(beforeId) || beforeId < 1) {
       throw new TypeError(
         `Cannot list tasks as 'cursor' must be a nextCursor from an earlier page: current value is ${
-          JSON.stringify(options.cursor)
+          show(options.cursor)
         }`,
       );
     }
@@ -178,6 +197,14 @@ export function toPruneQuery(options: PruneOptions, clock: Clock): PruneQuery {
     before = clock.now() - olderThan;
   }
   const statuses = options.statuses ?? DEFAULT_PRUNE_STATUSES;
+  // A lone status string would otherwise be read letter by letter.
+  if (!Array.isArray(statuses)) {
+    throw new TypeError(
+      `Cannot ${action} as 'statuses' must be an array of final statuses: current value is ${
+        show(statuses)
+      }`,
+    );
+  }
   for (const status of statuses) {
     if (!FINAL_STATUSES.includes(status)) {
       throw new RangeError(

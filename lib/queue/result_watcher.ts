@@ -33,7 +33,12 @@ const WAIT_FALLBACK_POLL = 1000;
 export interface WaitOptions {
   /** Give up after this many milliseconds with a `WaitTimeoutError`. No limit when absent. */
   timeout?: number;
-  /** Stop waiting when this signal aborts (rejects with its reason). */
+  /**
+   * Stop waiting when this signal aborts: the wait rejects with the signal's
+   * reason, unchanged (a `DOMException` named `AbortError` for a bare
+   * `controller.abort()`, which does not name the task: pass a reason that
+   * does). The task itself is not touched.
+   */
   signal?: AbortSignal;
 }
 

@@ -29,6 +29,7 @@ import {
 import { checkOptionsObject } from "../core/validate.ts";
 import type { Backend } from "../storage/backend.ts";
 import { checkBackend } from "../storage/check_backend.ts";
+import { stopRunningOn } from "../worker/running_workers.ts";
 import { Worker } from "../worker/worker.ts";
 import type { WorkerOptions } from "../worker/types.ts";
 import { checkArgsList, newTaskRows } from "./enqueue.ts";
@@ -280,6 +281,9 @@ export class TaskQueue implements AsyncDisposable {
    * @returns The final result.
    * @throws {TaskNotFoundError} If no task has that id.
    * @throws {WaitTimeoutError} If the timeout passes first.
+   * @throws The signal's reason, unchanged, if `signal` aborts first (a
+   * `DOMException` named `AbortError` for a bare `controller.abort()`; pass
+   * a reason to name the task).
    * @throws {TypeError | RangeError} If an option is invalid (a `signal`
    * that is not an `AbortSignal`, a negative `timeout`).
    */
@@ -416,7 +420,10 @@ export class TaskQueue implements AsyncDisposable {
 
   /**
    * Puts a failed or cancelled task back in the queue, due now, with its
-   * attempts reset to 0 (its history is kept).
+   * attempts reset to 0 (its history is kept). Due now even if it had a
+   * later run time: a cancelled task enqueued with a future `delay` or
+   * `runAt` runs at once once requeued (enqueue it again with that `runAt`
+   * to keep it).
    *
    * @example
    * ```ts
@@ -505,7 +512,12 @@ export class TaskQueue implements AsyncDisposable {
   }
 
   /**
-   * Closes the backend. Stop workers that share it first.
+   * Stops every worker running on this queue's backend in this process
+   * (those from `queue.worker()` and those made with `new Worker(backend)`
+   * alike), each gracefully with its `shutdownTimeout` as `worker.stop()`
+   * does: running tasks finish and their outcomes are written, and those
+   * still running at the deadline are interrupted and queued again. Then
+   * closes the backend. Idempotent; never rejects because of a worker.
    *
    * @example
    * ```ts
@@ -515,8 +527,12 @@ export class TaskQueue implements AsyncDisposable {
    * // closed automatically at the end of the scope
    * ```
    */
-  close(): Promise<void> {
-    return this.backend.close();
+  async close(): Promise<void> {
+    // A backend closed under a running worker cannot take its outcomes:
+    // the tasks would stay running until their leases expire, and count a
+    // lost attempt.
+    await stopRunningOn(this.backend);
+    await this.backend.close();
   }
 
   /** Closes the backend (`await using queue = ...`). */

@@ -110,6 +110,22 @@ export type Settlement =
     }
   );
 
+/** What {@linkcode Backend.settleAndClaim} returns. */
+export interface SettleAndClaimResult {
+  /** `applied[i]`: whether `settlements[i]` was written (its token held). */
+  applied: boolean[];
+  /** The claimed tasks, in queue order (empty without a claim). */
+  claimed: ClaimedTask[];
+  /**
+   * Optional. When the claim returned fewer tasks than its `limit`: the
+   * earliest `runAt` after the claim's `now` among queued tasks with a name
+   * in its `names`, absent when there is none (or the backend does not
+   * tell). The worker wakes then rather than at its next poll; a backend
+   * that leaves it out still works, its delayed tasks found by polling.
+   */
+  nextRunAt?: number;
+}
+
 /** A stored task, as the table holds it. */
 export interface TaskRow {
   /** The task id. */
@@ -249,12 +265,13 @@ export interface Backend {
   insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]>;
   /**
    * In one transaction: writes `settlements` (each only if the worker still
-   * owns that attempt) and then, if `claim` is given, claims tasks.
+   * owns that attempt) and then, if `claim` is given, claims tasks; see
+   * {@linkcode SettleAndClaimResult} for what it returns.
    */
   settleAndClaim(
     settlements: readonly Settlement[],
     claim: ClaimRequest | undefined,
-  ): Promise<{ applied: boolean[]; claimed: ClaimedTask[] }>;
+  ): Promise<SettleAndClaimResult>;
   /** Extends the leases of the attempts `tokens` still fence; returns their ids. */
   renewLeases(
     tokens: readonly FencingToken[],

@@ -17,7 +17,6 @@ import type {
   AttemptRow,
   Backend,
   BackendChange,
-  ClaimedTask,
   ClaimRequest,
   DueExceptQuery,
   FencingToken,
@@ -25,6 +24,7 @@ import type {
   NameCount,
   NameStatusCount,
   NewTaskRow,
+  SettleAndClaimResult,
   Settlement,
   TaskRow,
   TransitionResult,
@@ -227,17 +227,24 @@ export class SqlBackend implements Backend, AsyncDisposable {
   async settleAndClaim(
     settlements: readonly Settlement[],
     claim: ClaimRequest | undefined,
-  ): Promise<{ applied: boolean[]; claimed: ClaimedTask[] }> {
+  ): Promise<SettleAndClaimResult> {
     const result = await this.#write(async (trx, db) => {
       const applied = await (this.#settle ??= new SettleAttempts(db))
         .run(trx, settlements);
-      const claimed = claim === undefined || claim.limit <= 0
-        ? []
-        : await (this.#claim ??= new ClaimTasks(
-          db,
-          this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING,
-        )).run(trx, claim);
-      return { applied, claimed };
+      if (claim === undefined || claim.limit <= 0) {
+        return { applied, claimed: [] };
+      }
+      const claims = this.#claim ??= new ClaimTasks(
+        db,
+        this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING,
+      );
+      const claimed = await claims.run(trx, claim);
+      // Only a short claim asks: a full one may leave due work behind.
+      if (claimed.length === claim.limit) return { applied, claimed };
+      const nextRunAt = await claims.nextRunAt(trx, claim);
+      return nextRunAt === undefined
+        ? { applied, claimed }
+        : { applied, claimed, nextRunAt };
     }, { durable: settlements.length > 0 });
     if (settlements.length > 0) {
       this.#feed.emit({

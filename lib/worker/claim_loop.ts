@@ -31,8 +31,9 @@
  *    due work (`dirty`) and slots are free, a claim of as many tasks as
  *    there are free slots (never more than the `maxTasks` budget left).
  * 3. Otherwise wait, to be woken by `wake_ups.ts` (a backend change, the
- *    poll timer, a retry or delayed task coming due), a decided outcome,
- *    or a stop.
+ *    poll timer, a retry or delayed task coming due: a claim that comes up
+ *    short also learns from the backend when its next queued task is due),
+ *    a decided outcome, or a stop.
  *
  * A step that throws is logged and emitted as `error`, then the loop backs
  * off (50 ms, doubling to 5 s; cut short by a stop with nothing left to
@@ -48,7 +49,7 @@ import type { ClaimedTask, ClaimRequest } from "../storage/backend.ts";
 import type { Completer } from "./completer.ts";
 import type { Attempt, Executor } from "./executor.ts";
 import type { LeaseKeeper } from "./lease_keeper.ts";
-import { mustAbandon, type StopTarget } from "./shutdown.ts";
+import { isClosed, mustAbandon, type StopTarget } from "./shutdown.ts";
 import type { StopReason, WorkerEvents } from "./types.ts";
 import type { UnhandledWork } from "./unhandled_work.ts";
 import { WakeUps, type WakeUpsOptions } from "./wake_ups.ts";
@@ -153,9 +154,11 @@ export class ClaimLoop implements StopTarget {
   /**
    * Opens the backend and starts the loop; does nothing if it runs.
    *
+   * @param stopBeforeClaim A stop reason already due: the loop starts
+   *   draining and ends before its first claim.
    * @throws {InvalidStateError} If the loop is stopping.
    */
-  async start(): Promise<void> {
+  async start(stopBeforeClaim?: StopReason): Promise<void> {
     // Checked before `running`, which stays true until the loop has ended:
     // returning quietly here would tell the caller a stopping worker runs.
     if (this.#mode === "draining" || this.#mode === "interrupting") {
@@ -166,13 +169,13 @@ export class ClaimLoop implements StopTarget {
     if (this.#mode === "running") return;
     // One start at a time, and visible to a stop: a stop that comes while
     // the backend opens must wait for the start and then stop the worker.
-    this.#starting ??= this.#startOnce().finally(() => {
+    this.#starting ??= this.#startOnce(stopBeforeClaim).finally(() => {
       this.#starting = undefined;
     });
     await this.#starting;
   }
 
-  async #startOnce(): Promise<void> {
+  async #startOnce(stopBeforeClaim: StopReason | undefined): Promise<void> {
     const { executor, leases, logger, maxTasks } = this.#options;
     executor.bind("start worker");
     await this.#options.open();
@@ -191,6 +194,9 @@ export class ClaimLoop implements StopTarget {
       tasks: executor.names,
       ...(maxTasks === Infinity ? {} : { maxTasks }),
     }, "worker started");
+    // A stop already due at the start (`run({ duration: 0 })`) drains before
+    // the first turn: a timer armed after start() could lose to the claim.
+    if (stopBeforeClaim !== undefined) this.drain(stopBeforeClaim);
     this.#ended = this.#run();
   }
 
@@ -335,8 +341,13 @@ export class ClaimLoop implements StopTarget {
         running: executor.runningCount(),
       }, "worker claimed maxTasks tasks: stopping once they finish");
     }
-    // Its own due work is done: look for due work nobody here handles.
+    // Its own due work is done: wake when its next delayed task comes due
+    // (enqueued before start, or by another process: no change announced
+    // it), then look for due work nobody here handles.
     if (claimed.length < limit) {
+      if (completer.nextRunAt !== undefined) {
+        this.#wakeUps.wakeAt(completer.nextRunAt);
+      }
       await this.#options.unhandled.check(claimRequest.now);
     }
   }
@@ -368,23 +379,50 @@ export class ClaimLoop implements StopTarget {
   }
 
   async #backOff(error: Error): Promise<void> {
-    const { workerId, logger, events, completer } = this.#options;
+    const { workerId, logger, events, completer, executor } = this.#options;
     this.#consecutiveErrors++;
+    const pastDeadline = this.#mode === "interrupting";
+    if (mustAbandon(error, pastDeadline, this.#consecutiveErrors)) {
+      // Give up rather than hang stop(): see `shutdown.ts`. A closed backend
+      // is a stop, not a fault of this loop: one warning that says what
+      // becomes of the held tasks, never "retrying" (nothing is retried).
+      const held = executor.held.size;
+      const unwritten = completer.size;
+      const closed = isClosed(error);
+      const fields = {
+        workerId,
+        err: error,
+        running: executor.runningCount(),
+        held,
+        unwritten,
+      };
+      const fate = held === 0
+        ? "it held no task"
+        : `its ${held} held task(s) stay running until their leases expire, then any worker recovers them (the attempt counts as lost); their outcomes are not written`;
+      if (closed) {
+        logger.warn?.(
+          fields,
+          `worker stopping: its backend was closed under it (stop workers before closing the backend; queue.close() does so for workers on its backend); ${fate}`,
+        );
+      } else {
+        logger.error?.(
+          { ...fields, consecutiveErrors: this.#consecutiveErrors },
+          `worker stopping: writes failed ${this.#consecutiveErrors} times in a row past the stop's deadline; ${fate}`,
+        );
+      }
+      events.emit("error", { error });
+      this.#stopReason ??= "closed";
+      executor.abandonAll();
+      completer.clear();
+      if (this.#mode === "running") this.#mode = "draining";
+      return;
+    }
     logger.error?.({
       workerId,
       err: error,
       consecutiveErrors: this.#consecutiveErrors,
     }, "worker loop step failed; retrying");
     events.emit("error", { error });
-    const pastDeadline = this.#mode === "interrupting";
-    if (mustAbandon(error, pastDeadline, this.#consecutiveErrors)) {
-      // Give up rather than hang stop(): see `shutdown.ts`.
-      this.#stopReason ??= "closed";
-      this.#options.executor.abandonAll();
-      completer.clear();
-      if (this.#mode === "running") this.#mode = "draining";
-      return;
-    }
     const delay = Math.min(
       MAX_ERROR_BACKOFF,
       50 * 2 ** Math.min(this.#consecutiveErrors - 1, 10),

@@ -20,6 +20,7 @@ import type { Clock, StoredError, TaskId } from "../core/types.ts";
 import type {
   ClaimedTask,
   ClaimRequest,
+  SettleAndClaimResult,
   Settlement,
 } from "../storage/backend.ts";
 import type { Attempt, Outcome } from "./executor.ts";
@@ -40,7 +41,7 @@ interface PendingOutcome {
 export type SettleAndClaim = (
   settlements: readonly Settlement[],
   claim: ClaimRequest | undefined,
-) => Promise<{ applied: boolean[]; claimed: ClaimedTask[] }>;
+) => Promise<SettleAndClaimResult>;
 
 /** What the completer needs from the worker around it. */
 export interface CompleterOptions {
@@ -106,9 +107,16 @@ export class Completer {
   }
 
   /**
+   * The `nextRunAt` of the last write that claimed: when the next queued
+   * task of this worker's names comes due (undefined: none, or unknown).
+   */
+  nextRunAt: number | undefined;
+
+  /**
    * Writes every waiting outcome (and claims, if asked) in one transaction
-   * and reports the written ones; returns the claimed tasks. On failure the
-   * outcomes wait for the next try and the error is thrown.
+   * and reports the written ones; returns the claimed tasks, and keeps the
+   * backend's `nextRunAt` in {@linkcode Completer.nextRunAt}. On failure
+   * the outcomes wait for the next try and the error is thrown.
    */
   async write(claim?: ClaimRequest): Promise<ClaimedTask[]> {
     const batch = this.#pending;
@@ -123,6 +131,7 @@ export class Completer {
       this.#pending = batch.concat(this.#pending);
       throw error;
     }
+    if (claim !== undefined) this.nextRunAt = result.nextRunAt;
     batch.forEach((entry, index) => {
       this.#options.forget(entry.attempt);
       this.#report(entry, result.applied[index] ?? false);

@@ -19,7 +19,7 @@ import { coerceError } from "../core/coerce_error.ts";
 import {
   InterruptedError,
   PermanentError,
-  type SerializationError,
+  SerializationError,
   TaskTimeoutError,
 } from "../core/errors.ts";
 import { LazyAbortController } from "../core/lazy_abort.ts";
@@ -262,7 +262,10 @@ export class Executor {
    */
   abandonAll(): void {
     for (const attempt of this.held.values()) {
-      if (!attempt.done) this.decide(attempt, undefined);
+      // A finished handler's signal stays as it was: aborting it now would
+      // tell listeners it was cut short when it ran to its end.
+      if (attempt.done) continue;
+      this.decide(attempt, undefined);
       attempt.controller.abort(new InterruptedError(this.#options.workerId));
     }
     this.held.clear();
@@ -315,12 +318,17 @@ export class Executor {
       );
     } catch (error) {
       // Running it again would repeat its side effects for the same
-      // unstorable result, so this failure is final.
+      // unstorable result, so this failure is final. The message already
+      // says what could not be serialized: the cause is only what the
+      // serializer itself threw (a custom one's TypeError, say), never the
+      // SerializationError layers that repeat the message.
+      const root = foreignCause(error);
       this.#fail(
         attempt,
-        new PermanentError((error as SerializationError).message, {
-          cause: error,
-        }),
+        new PermanentError(
+          (error as SerializationError).message,
+          root === undefined ? undefined : { cause: root },
+        ),
       );
       return;
     }
@@ -371,4 +379,11 @@ export class Executor {
       return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempt, error);
     }
   }
+}
+
+/** The first error in `error`'s cause chain that is not a SerializationError. */
+function foreignCause(error: unknown): unknown {
+  let cause = error;
+  while (cause instanceof SerializationError) cause = cause.cause;
+  return cause;
 }

@@ -30,9 +30,14 @@ import type { Completer } from "./completer.ts";
 import type { Executor } from "./executor.ts";
 import type { WorkerEvents } from "./types.ts";
 
-/** What an attempt whose lease expired is recorded as having failed with. */
+/**
+ * What an attempt whose lease expired is recorded as having failed with: the
+ * stored error of a crash, `kill -9` or freeze. Stored only, never thrown
+ * (so no class), with a `code` like every sitq error, to match on.
+ */
 const LEASE_EXPIRED: StoredError = {
   name: "LeaseExpiredError",
+  code: "LEASE_EXPIRED",
   message:
     "The worker running this attempt stopped renewing its lease (it crashed, was killed or froze); the attempt counts as failed",
 };

@@ -44,9 +44,13 @@ export function mustAbandon(
   pastDeadline: boolean,
   consecutiveErrors: number,
 ): boolean {
-  const closed = error instanceof SitqError && error.code === "CLOSED";
-  return closed ||
+  return isClosed(error) ||
     (pastDeadline && consecutiveErrors >= SHUTDOWN_WRITE_ATTEMPTS);
+}
+
+/** Whether `error` says the backend was closed (`CLOSED`). */
+export function isClosed(error: Error): boolean {
+  return error instanceof SitqError && error.code === "CLOSED";
 }
 
 /** The claim loop as a stop drives it (`ClaimLoop` implements it). */

@@ -143,7 +143,10 @@ export interface StopOptions {
 export interface WorkerRunOptions extends StopOptions {
   /**
    * Stop gracefully after this long, counted from the call (the seeds'
-   * `run(duration=60)`, in milliseconds here). At most 2147483647.
+   * `run(duration=60)`, in milliseconds here). At most 2147483647. `0` on
+   * a worker not yet running opens the backend and stops before the first
+   * claim: no task runs, and `run()` resolves `"duration"` (likewise a
+   * `signal` already aborted: `"aborted"`).
    *
    * @default {no limit}
    */

@@ -22,6 +22,7 @@ import { guardLogger, type Logger, silentLogger } from "../core/logger.ts";
 import { processId } from "../runtime/process.ts";
 import type { Backend, BackendChange } from "../storage/backend.ts";
 import { buildEngine, type Engine } from "./engine.ts";
+import { registerRunning } from "./running_workers.ts";
 import type {
   StopOptions,
   StopReason,
@@ -197,7 +198,15 @@ export class Worker implements AsyncDisposable {
    * @throws {InvalidStateError} If called while the worker is stopping.
    */
   start(): Promise<void> {
-    return this.#engine.loop.start();
+    return this.#start();
+  }
+
+  async #start(stopBeforeClaim?: StopReason): Promise<void> {
+    await this.#engine.loop.start(stopBeforeClaim);
+    // Seen by queue.close(), which stops it before closing the backend.
+    if (this.#engine.loop.running) {
+      registerRunning(this.backend, this, this.#engine.loop.done);
+    }
   }
 
   /**
@@ -240,6 +249,8 @@ export class Worker implements AsyncDisposable {
    *   as at the deadline of `stop()`. After that the signal listeners are
    *   gone, so a third signal ends the process the runtime's default way.
    * - `duration` milliseconds after the call, or when `signal` aborts.
+   *   With `duration: 0` or a `signal` already aborted, a worker not yet
+   *   running claims nothing: it opens the backend and stops.
    * - `maxTasks` (a {@linkcode WorkerOptions} option) claimed and finished.
    * - a `stop()` from elsewhere.
    *
@@ -291,7 +302,14 @@ export class Worker implements AsyncDisposable {
   async run(options: WorkerRunOptions = {}): Promise<StopReason> {
     checkRunOptions(options);
     const timeout = options.timeout ?? this.#shutdownTimeout;
-    await this.start();
+    // A trigger that has fired at the call stops the run before its first
+    // claim: "for 0 ms" runs nothing.
+    const dueNow = options.duration === 0
+      ? "duration"
+      : options.signal?.aborted === true
+      ? "aborted"
+      : undefined;
+    await this.#start(dueNow);
     const unwatch = this.#engine.shutdown.watch(options, timeout);
     try {
       await this.#engine.loop.done;

@@ -16,6 +16,14 @@
  * adds `FOR UPDATE SKIP LOCKED` to the inner select, so a claimer passes
  * over rows another one holds instead of queueing behind it.
  *
+ * Next run time ({@linkcode ClaimTasks.nextRunAt}): when a claim comes up
+ * short, the earliest run time after `now` among queued tasks with a name in
+ * `names`, so the worker can wake when the next delayed task comes due
+ * instead of at its next poll. Asked only after a short claim, never per
+ * task: a busy worker whose claims fill its slots never runs it. It reads
+ * the queued rows through the claim's partial index (no index leads with
+ * `run_at`), so its cost grows with the queued rows of other run times.
+ *
  * @module
  */
 import { type Kysely, sql } from "kysely";
@@ -57,6 +65,10 @@ export class ClaimTasks {
     string,
     Map<number, PreparedQuery<ClaimParams, ClaimedRow>>
   >();
+  readonly #nextByNames = new Map<
+    string,
+    PreparedQuery<{ now: number }, { next: number | null }>
+  >();
 
   /**
    * @param db The instance the statements are compiled for.
@@ -65,6 +77,39 @@ export class ClaimTasks {
   constructor(db: Kysely<SitqSchema>, locking: ClaimLocking) {
     this.#db = db;
     this.#locking = locking;
+  }
+
+  /**
+   * The earliest run time after `claim.now` among queued tasks named in
+   * `claim.names`, or undefined when there is none; read in `trx`.
+   */
+  async nextRunAt(
+    trx: QueryRunner,
+    claim: ClaimRequest,
+  ): Promise<number | undefined> {
+    const key = JSON.stringify(claim.names);
+    let query = this.#nextByNames.get(key);
+    if (query === undefined) {
+      query = this.#compileNext(claim.names);
+      this.#nextByNames.set(key, query);
+    }
+    const { rows } = await query.execute(trx, { now: claim.now });
+    const next = rows[0]?.next;
+    return next === null || next === undefined ? undefined : Number(next);
+  }
+
+  #compileNext(
+    names: readonly string[],
+  ): PreparedQuery<{ now: number }, { next: number | null }> {
+    return new PreparedQuery<{ now: number }, { next: number | null }>((
+      param,
+    ) =>
+      this.#db.selectFrom("sitq_tasks")
+        .select((eb) => eb.fn.min<number | null>("run_at").as("next"))
+        .where("status", "=", QUEUED)
+        .where("run_at", ">", param("now"))
+        .where("name", "in", names)
+    );
   }
 
   /** Claims tasks in `trx`; returns them in queue order. */

@@ -95,6 +95,8 @@ export async function migrate(
   if (current > SCHEMA_VERSION) {
     throw new DatabaseError(
       "SCHEMA_TOO_NEW",
+      // "the database" becomes its path in toDatabaseError (sqlite_errors.ts),
+      // which knows it: the message must keep starting this way.
       `Cannot open the database: its schema is version ${current}, written by a newer sitq than this one (which knows up to version ${SCHEMA_VERSION}); upgrade sitq`,
     );
   }

@@ -11,33 +11,27 @@ import { track } from "./worker_helpers.ts";
 afterAll(cleanup);
 
 describe("run() with a stop due at the call", () => {
-  test("duration 0 claims nothing and resolves `duration`", async () => {
-    const queue = newQueue();
-    let runs = 0;
-    const job = queue.task("job", () => {
-      runs++;
-    });
-    const id = await queue.enqueue(job);
-    const worker = track(queue.worker());
-    expect(await worker.run({ duration: 0 })).toBe("duration");
-    expect(runs).toBe(0);
-    expect((await queue.getResult(id)).status).toBe("queued");
-  });
-
-  test("a signal already aborted claims nothing and resolves `aborted`", async () => {
-    const queue = newQueue();
-    let runs = 0;
-    const job = queue.task("job", () => {
-      runs++;
-    });
-    const id = await queue.enqueue(job);
-    const worker = track(queue.worker());
-    expect(await worker.run({ signal: AbortSignal.abort() })).toBe("aborted");
-    expect(runs).toBe(0);
-    expect((await queue.getResult(id)).status).toBe("queued");
-  });
+  test.each(
+    [
+      ["duration 0", { duration: 0 }, "duration"],
+      ["a signal already aborted", { signal: AbortSignal.abort() }, "aborted"],
+    ] as const,
+  )(
+    "%s claims nothing and resolves its reason",
+    async (_, options, reason) => {
+      const queue = newQueue();
+      let runs = 0;
+      const job = queue.task("job", () => {
+        runs++;
+      });
+      const id = await queue.enqueue(job);
+      const worker = track(queue.worker());
+      expect(await worker.run(options)).toBe(reason);
+      expect(runs).toBe(0);
+      expect((await queue.getResult(id)).status).toBe("queued");
+    },
+  );
 });
-
 describe("a crashed worker's attempt", () => {
   test(
     "is stored as LeaseExpiredError with code LEASE_EXPIRED, and costs the attempt",

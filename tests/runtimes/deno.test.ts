@@ -10,6 +10,7 @@ import {
   cleanupTempDirs,
   ROOT,
   run,
+  type RunResult,
   tempDbPath,
   tempDir,
 } from "../helpers.ts";
@@ -33,6 +34,28 @@ test("deno exits by itself when a script stops its worker but never closes the q
   );
 });
 
+/**
+ * Runs tests/fixtures/deno_permissions.mjs on `db` in a fresh directory
+ * (with a `data/` folder) under exactly `permissions`.
+ */
+function runWithPermissions(
+  db: string,
+  permissions: readonly string[],
+): Promise<RunResult> {
+  const dir = tempDir();
+  mkdirSync(join(dir, "data"));
+  return run([
+    BIN.deno,
+    "run",
+    "--no-prompt",
+    "--config",
+    join(ROOT, "deno.json"),
+    ...permissions,
+    join(ROOT, "tests/fixtures/deno_permissions.mjs"),
+    db,
+  ], { cwd: dir, timeout: 60_000 });
+}
+
 // The README's Deno section promises that these permissions are enough.
 test.each(
   [
@@ -45,18 +68,7 @@ test.each(
 )(
   "deno runs a whole job on %s with only the permissions the README names",
   async (_, db, permissions) => {
-    const dir = tempDir();
-    mkdirSync(join(dir, "data"));
-    const result = await run([
-      BIN.deno,
-      "run",
-      "--no-prompt",
-      "--config",
-      join(ROOT, "deno.json"),
-      ...permissions,
-      join(ROOT, "tests/fixtures/deno_permissions.mjs"),
-      db,
-    ], { cwd: dir, timeout: 60_000 });
+    const result = await runWithPermissions(db, permissions);
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 0,
       stderr: "",
@@ -73,16 +85,7 @@ test.each(
 test(
   "deno without permission to the file: CANNOT_OPEN that names the flags to add",
   async () => {
-    const dir = tempDir();
-    const result = await run([
-      BIN.deno,
-      "run",
-      "--no-prompt",
-      "--config",
-      join(ROOT, "deno.json"),
-      join(ROOT, "tests/fixtures/deno_permissions.mjs"),
-      "tasks.db",
-    ], { cwd: dir, timeout: 60_000 });
+    const result = await runWithPermissions("tasks.db", []);
     expect(result.code, result.stderr).toBe(0);
     const { error } = JSON.parse(result.stdout);
     expect(error).toMatchObject({ name: "DatabaseError", code: "CANNOT_OPEN" });

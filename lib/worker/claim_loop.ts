@@ -35,13 +35,12 @@
  *    short also learns from the backend when its next queued task is due),
  *    a decided outcome, or a stop.
  *
- * A step that throws is logged and emitted as `error`, then the loop backs
- * off (50 ms, doubling to 5 s; cut short by a stop with nothing left to
- * write) and tries again: the loop never dies of a database error.
+ * A step that throws is reported by `step_errors.ts`, then the loop backs
+ * off (cut short by a stop with nothing left to write) and tries again, or
+ * gives up: the loop never dies of a database error.
  *
  * @module
  */
-import { coerceError } from "../core/coerce_error.ts";
 import { InvalidStateError } from "../core/errors.ts";
 import type { TypedEmitter } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
@@ -49,16 +48,14 @@ import type { ClaimedTask, ClaimRequest } from "../storage/backend.ts";
 import type { Completer } from "./completer.ts";
 import type { Attempt, Executor } from "./executor.ts";
 import type { LeaseKeeper } from "./lease_keeper.ts";
-import { isClosed, mustAbandon, type StopTarget } from "./shutdown.ts";
+import type { StopTarget } from "./shutdown.ts";
+import { StepErrors } from "./step_errors.ts";
 import type { StopReason, WorkerEvents } from "./types.ts";
 import type { UnhandledWork } from "./unhandled_work.ts";
 import { WakeUps, type WakeUpsOptions } from "./wake_ups.ts";
 
 /** What the loop is doing; see the module doc. */
 type LoopMode = "stopped" | "running" | "draining" | "interrupting";
-
-/** The longest back-off after failed steps, in ms. */
-const MAX_ERROR_BACKOFF = 5000;
 
 /**
  * What the claim loop needs from the worker around it; the clock, poll
@@ -101,12 +98,13 @@ export class ClaimLoop implements StopTarget {
   #resolveDone: () => void = () => {};
   /** What the loop owes: claims (`dirty`) and recovery (`recoverDue`). */
   readonly #wakeUps: WakeUps;
-  /** Resolves the current wait (or cuts a back-off short). */
+  /** Resolves the current wait. */
   #wakeLoop: (() => void) | undefined;
   #stopHeartbeat: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   #startedAt = 0;
-  #consecutiveErrors = 0;
+  /** Guards each step: reports failures, backs off or gives up. */
+  readonly #stepErrors: StepErrors;
   /** Claims left in this run's `maxTasks` budget (Infinity: no limit). */
   #budget = Infinity;
 
@@ -114,6 +112,18 @@ export class ClaimLoop implements StopTarget {
   constructor(options: ClaimLoopOptions) {
     this.#options = options;
     this.#wakeUps = new WakeUps({ ...options, wake: () => this.wake() });
+    this.#stepErrors = new StepErrors({
+      ...options,
+      pastDeadline: () => this.#mode === "interrupting",
+      mayCutShort: () =>
+        this.#mode !== "running" && options.completer.size === 0,
+      abandon: () => {
+        this.#stopReason ??= "closed";
+        options.executor.abandonAll();
+        options.completer.clear();
+        if (this.#mode === "running") this.#mode = "draining";
+      },
+    });
   }
 
   /** Whether the loop runs: started and not yet ended. */
@@ -238,6 +248,7 @@ export class ClaimLoop implements StopTarget {
   /** Makes the loop look at its state again. */
   wake(): void {
     this.#wakeLoop?.();
+    this.#stepErrors.wake();
   }
 
   /** Wakes the loop when a task delayed until `at` (epoch ms) comes due. */
@@ -293,11 +304,11 @@ export class ClaimLoop implements StopTarget {
       if (!running && executor.held.size === 0) break;
       if (wakeUps.recoverDue && running) {
         wakeUps.recoverDue = false;
-        await this.#guard(this.#recover());
+        await this.#stepErrors.guard(this.#recover());
         continue;
       }
       if (claim || completer.size > 0) {
-        await this.#guard(this.#tick(claim ? free : 0));
+        await this.#stepErrors.guard(this.#tick(claim ? free : 0));
         continue;
       }
       if (this.#isIdle()) this.#notifyIdle();
@@ -366,77 +377,6 @@ export class ClaimLoop implements StopTarget {
       now: this.#options.clock.now(),
       leaseDuration: this.#options.leaseDuration,
     };
-  }
-
-  /** Awaits one step; on error reports it and backs off, never dying. */
-  async #guard(step: Promise<void>): Promise<void> {
-    try {
-      await step;
-      this.#consecutiveErrors = 0;
-    } catch (thrown) {
-      await this.#backOff(coerceError(thrown));
-    }
-  }
-
-  async #backOff(error: Error): Promise<void> {
-    const { workerId, logger, events, completer, executor } = this.#options;
-    this.#consecutiveErrors++;
-    const pastDeadline = this.#mode === "interrupting";
-    if (mustAbandon(error, pastDeadline, this.#consecutiveErrors)) {
-      // Give up rather than hang stop(): see `shutdown.ts`. A closed backend
-      // is a stop, not a fault of this loop: one warning that says what
-      // becomes of the held tasks, never "retrying" (nothing is retried).
-      const held = executor.held.size;
-      const unwritten = completer.size;
-      const closed = isClosed(error);
-      const fields = {
-        workerId,
-        err: error,
-        running: executor.runningCount(),
-        held,
-        unwritten,
-      };
-      const fate = held === 0
-        ? "it held no task"
-        : `its ${held} held task(s) stay running until their leases expire, then any worker recovers them (the attempt counts as lost); their outcomes are not written`;
-      if (closed) {
-        logger.warn?.(
-          fields,
-          `worker stopping: its backend was closed under it (stop workers before closing the backend; queue.close() does so for workers on its backend); ${fate}`,
-        );
-      } else {
-        logger.error?.(
-          { ...fields, consecutiveErrors: this.#consecutiveErrors },
-          `worker stopping: writes failed ${this.#consecutiveErrors} times in a row past the stop's deadline; ${fate}`,
-        );
-      }
-      events.emit("error", { error });
-      this.#stopReason ??= "closed";
-      executor.abandonAll();
-      completer.clear();
-      if (this.#mode === "running") this.#mode = "draining";
-      return;
-    }
-    logger.error?.({
-      workerId,
-      err: error,
-      consecutiveErrors: this.#consecutiveErrors,
-    }, "worker loop step failed; retrying");
-    events.emit("error", { error });
-    const delay = Math.min(
-      MAX_ERROR_BACKOFF,
-      50 * 2 ** Math.min(this.#consecutiveErrors - 1, 10),
-    );
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      this.#wakeLoop = () => {
-        if (this.#mode !== "running" && completer.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-    });
-    this.#wakeLoop = undefined;
   }
 
   #isIdle(): boolean {

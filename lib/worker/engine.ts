@@ -25,7 +25,7 @@ import { TypedEmitter } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
 import { SuperJsonSerializer } from "../core/serializer.ts";
 import { systemClock } from "../core/types.ts";
-import type { Backend, BackendChange } from "../storage/backend.ts";
+import type { Backend } from "../storage/backend.ts";
 import { ClaimLoop } from "./claim_loop.ts";
 import { Completer } from "./completer.ts";
 import { Executor } from "./executor.ts";
@@ -57,8 +57,6 @@ export interface EngineSettings {
   concurrency: number;
   /** The user's logger, guarded. */
   logger: Logger;
-  /** Where the backend's `notice` goes. */
-  onNotice(change: Extract<BackendChange, { type: "notice" }>): void;
 }
 
 /**
@@ -78,6 +76,7 @@ export function buildEngine(
   const pollInterval = options.pollInterval ?? 1000;
   const leaseDuration = options.leaseDuration ?? DEFAULT_LEASE_DURATION;
   const clock = options.clock ?? systemClock;
+  let noticed = false;
   const events = new TypedEmitter<WorkerEvents>((error) =>
     logger.error?.({ workerId, err: error }, "a worker event listener threw")
   );
@@ -136,7 +135,13 @@ export function buildEngine(
     }),
     open: () => backend.open(),
     subscribe: (listener) => backend.subscribe(listener),
-    onNotice: settings.onNotice,
+    // The backend's notice that it can only poll for other processes' work
+    // (see `BackendChange`): worth one warning per worker, not one per start.
+    onNotice: (change) => {
+      if (noticed) return;
+      noticed = true;
+      logger.warn?.({ backend: backend.description }, change.message);
+    },
   });
   const shutdown = new Shutdown({ workerId, logger, target: loop });
   return { events, executor, completer, loop, shutdown };

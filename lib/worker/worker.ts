@@ -18,11 +18,12 @@
  */
 import type { Unsubscribe } from "../core/events.ts";
 import { InvalidStateError } from "../core/errors.ts";
-import { guardLogger, type Logger, silentLogger } from "../core/logger.ts";
+import { guardLogger, silentLogger } from "../core/logger.ts";
 import { processId } from "../runtime/process.ts";
-import type { Backend, BackendChange } from "../storage/backend.ts";
+import type { Backend } from "../storage/backend.ts";
 import { buildEngine, type Engine } from "./engine.ts";
 import { registerRunning } from "./running_workers.ts";
+import { workerStats } from "./worker_stats.ts";
 import type {
   StopOptions,
   StopReason,
@@ -73,10 +74,7 @@ export class Worker implements AsyncDisposable {
   /** How many tasks it runs at once. */
   readonly concurrency: number;
   readonly #shutdownTimeout: number;
-  readonly #logger: Logger;
   readonly #engine: Engine;
-  /** Whether the backend's notice was logged: once per worker. */
-  #noticed = false;
 
   /**
    * Creates a worker; nothing runs until `start()`.
@@ -91,12 +89,10 @@ export class Worker implements AsyncDisposable {
     this.concurrency = options.concurrency ?? options.maxConcurrency ?? 1;
     this.#shutdownTimeout = options.shutdownTimeout ?? 30_000;
     this.id = options.workerId ?? defaultWorkerId();
-    this.#logger = guardLogger(options.logger ?? silentLogger);
     this.#engine = buildEngine(backend, options, {
       workerId: this.id,
       concurrency: this.concurrency,
-      logger: this.#logger,
-      onNotice: (change) => this.#notice(change),
+      logger: guardLogger(options.logger ?? silentLogger),
     });
   }
 
@@ -392,36 +388,11 @@ export class Worker implements AsyncDisposable {
    * ```
    */
   stats(): WorkerStats {
-    const uptime = this.#engine.loop.uptime();
-    const { completed, failed, retried, durationTotal } =
-      this.#engine.completer.counters;
-    const finished = completed + failed + retried;
-    const currentTasks = this.#engine.executor.runningIds();
-    return {
-      running: this.#engine.loop.running,
-      active: currentTasks.length,
-      currentTasks,
-      completed,
-      failed,
-      retried,
-      uptime,
-      tasksPerSecond: uptime > 0 ? finished / (uptime / 1000) : 0,
-      averageDuration: finished > 0 ? durationTotal / finished : 0,
-    };
+    return workerStats(this.#engine);
   }
 
   /** Stops the worker (`await using worker = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
-  }
-
-  /**
-   * The backend's notice that it can only poll for other processes' work
-   * (see `BackendChange`): worth one warning per worker, not one per start.
-   */
-  #notice(change: Extract<BackendChange, { type: "notice" }>): void {
-    if (this.#noticed) return;
-    this.#noticed = true;
-    this.#logger.warn?.({ backend: this.backend.description }, change.message);
   }
 }

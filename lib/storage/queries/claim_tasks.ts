@@ -21,8 +21,10 @@
  * `names`, so the worker can wake when the next delayed task comes due
  * instead of at its next poll. Asked only after a short claim, never per
  * task: a busy worker whose claims fill its slots never runs it. It reads
- * the queued rows through the claim's partial index (no index leads with
- * `run_at`), so its cost grows with the queued rows of other run times.
+ * queued rows in run-time order through the partial index
+ * `sitq_tasks_next_run` (migration v3) and stops at the first one with a
+ * name in `names`. Its `run_at >= 0` term states that index's condition,
+ * which the claim never does (see migrations.ts).
  *
  * @module
  */
@@ -101,14 +103,20 @@ export class ClaimTasks {
   #compileNext(
     names: readonly string[],
   ): PreparedQuery<{ now: number }, { next: number | null }> {
+    // ORDER BY … LIMIT 1 rather than min(): SQLite walks the run_at index in
+    // order and stops at the first match, where min() with the name filter
+    // reads every queued row after `now`.
     return new PreparedQuery<{ now: number }, { next: number | null }>((
       param,
     ) =>
       this.#db.selectFrom("sitq_tasks")
-        .select((eb) => eb.fn.min<number | null>("run_at").as("next"))
+        .select("run_at as next")
         .where("status", "=", QUEUED)
         .where("run_at", ">", param("now"))
         .where("name", "in", names)
+        .where("run_at", ">=", sql.lit(0))
+        .orderBy("run_at")
+        .limit(1)
     );
   }
 

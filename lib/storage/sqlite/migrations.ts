@@ -67,6 +67,26 @@ const MIGRATIONS: readonly Migration[] = [
     await db.schema.createIndex("sitq_attempts_task").on("sitq_attempts")
       .column("task_id").execute();
   },
+  // v3: queued tasks by run time, for the next run time a worker wakes at
+  // after a short claim (queries/claim_tasks.ts): without it that lookup
+  // read every queued row of the worker's names on each idle poll, so a
+  // large backlog of delayed tasks cost an idle worker a large share of a
+  // core. Partial, like the claim index, so it holds queued rows only. Its
+  // second condition is one the claim never states, so SQLite can never
+  // choose this index for the claim, which must walk sitq_tasks_claim in
+  // priority order (with this index it would sort every due row instead).
+  // Rows with a negative run time (before 1970) are left out: they are
+  // always due, and the lookup only asks for run times after now.
+  async (db) => {
+    await db.schema.createIndex("sitq_tasks_next_run").on("sitq_tasks")
+      .column("run_at")
+      .where((eb) =>
+        eb.and([
+          eb(sql.ref("status"), "=", QUEUED),
+          eb(sql.ref("run_at"), ">=", sql.lit(0)),
+        ])
+      ).execute();
+  },
 ];
 
 /** The schema version this sitq writes. */

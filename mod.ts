@@ -36,6 +36,8 @@ export type {
 } from "./lib/queue/options.ts";
 export type { WaitOptions } from "./lib/queue/result_watcher.ts";
 export type { TaskPage } from "./lib/queue/results.ts";
+export type { TransactionalQueue } from "./lib/queue/in_transaction.ts";
+export type { DatabaseTransaction } from "./lib/core/transaction.ts";
 export { Worker } from "./lib/worker/worker.ts";
 export type {
   AnyTask,
@@ -54,11 +56,15 @@ export type {
   TaskHandler,
   TaskOptions,
 } from "./lib/core/task.ts";
+export { declareTask } from "./lib/core/declaration.ts";
+export type { BindOptions, TaskDeclaration } from "./lib/core/declaration.ts";
 export type { Backoff } from "./lib/core/retry_policy.ts";
 export { SuperJsonSerializer } from "./lib/core/serializer.ts";
 export type { Serializer } from "./lib/core/serializer.ts";
 export {
   DatabaseError,
+  DeclarationConflictError,
+  DuplicateTaskError,
   InterruptedError,
   InvalidStateError,
   LeaseLostError,

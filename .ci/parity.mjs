@@ -14,7 +14,11 @@ if (deno.version !== pkg.version) {
   );
 }
 // Subpath -> source base name: "./backend" is backend.ts, dist/backend.js.
-const ENTRY_POINTS = { ".": "mod", "./backend": "backend" };
+const ENTRY_POINTS = {
+  ".": "mod",
+  "./backend": "backend",
+  "./postgres": "postgres",
+};
 const denoExports = deno.exports ?? {};
 const pkgExports = pkg.exports ?? {};
 for (const [subpath, base] of Object.entries(ENTRY_POINTS)) {

@@ -124,3 +124,31 @@ test("worker_processes.ts: three processes share the work and exit on SIGTERM", 
     "24 of 24 tasks completed by 3 worker processes; all exited cleanly",
   );
 });
+
+describe("declared_tasks/producer.ts: a producer without handler code and its worker process", () => {
+  const check = (stdout: string) => {
+    expect(stdout).toContain("[producer] enqueued 4 tasks");
+    for (const file of ["cat-200.png", "dog-200.jpg", "fox-200.webp"]) {
+      expect(stdout).toContain(`: ${file}\n`);
+    }
+    expect(stdout).toContain("[producer] notify: delivered to ada");
+    expect(stdout).toContain("[producer] bound handlers in this process: 0");
+    expect(stdout).toContain("[worker] stopped after 4 tasks");
+  };
+  const producer = example("declared_tasks/producer.ts");
+
+  test("on bun", async () => {
+    const stdout = await runExample([BIN.bun, producer]);
+    check(stdout);
+    expect(stdout).toContain("[producer] worker exited with 0");
+  });
+
+  test("on deno", async () => {
+    // Deno 2.9 reports a child that handled SIGTERM and exited 0 as killed
+    // by the signal (see worker_processes.ts); "stopped after" shows the
+    // worker ran its graceful stop either way.
+    const stdout = await runExample([BIN.deno, "run", "-A", producer]);
+    check(stdout);
+    expect(stdout).toMatch(/\[producer\] worker exited with (0|SIGTERM)\n/);
+  });
+});

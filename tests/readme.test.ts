@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, cleanupTempDirs, ROOT, run, tempDir } from "./helpers.ts";
+import { testPostgres } from "./support/postgres_server.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -43,6 +44,18 @@ test.each(BLOCKS.map((block) => [block.line, block] as const))(
     mkdirSync(BLOCK_DIR, { recursive: true });
     const file = join(BLOCK_DIR, `line_${line}.ts`);
     writeFileSync(file, block.code + "\n");
+    // The PostgreSQL blocks read DATABASE_URL: the test server's.
+    const env: Record<string, string> = {};
+    if (block.code.includes('"sitq/postgres"')) {
+      const postgres = await testPostgres();
+      if (postgres.url === undefined) {
+        console.warn(
+          `README block at line ${line} not run: ${postgres.reason}`,
+        );
+        return;
+      }
+      env.DATABASE_URL = postgres.url;
+    }
     const result = await run(
       [
         BIN.deno,
@@ -53,7 +66,7 @@ test.each(BLOCKS.map((block) => [block.line, block] as const))(
         join(ROOT, "deno.json"),
         file,
       ],
-      { cwd: tempDir(), timeout: 60_000 },
+      { cwd: tempDir(), timeout: 60_000, env },
     );
     expect(
       { code: result.code, stderr: result.code === 0 ? "" : result.stderr },

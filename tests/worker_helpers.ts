@@ -192,8 +192,13 @@ export async function waitForOutput(
 
 /** Configuration of tests/fixtures/worker_process.mjs. */
 export interface WorkerProcessConfig {
-  /** The database file. */
+  /** The database file (unused with `postgres`). */
   db: string;
+  /**
+   * A PostgreSQL schema to work on instead of `db`: the server's URL and
+   * the rest of `PostgresBackendOptions` (schema, changePollInterval, ...).
+   */
+  postgres?: { url: string; schema: string; changePollInterval?: number };
   /** Where the handler appends `<workerId> <taskId> <arg>` per run. */
   log: string;
   /** What the handler of task "job" does after logging. */

@@ -12,6 +12,7 @@
 export type SitqErrorCode =
   | "UNKNOWN_TASK"
   | "DUPLICATE_TASK"
+  | "DECLARATION_CONFLICT"
   | "TASK_NOT_FOUND"
   | "INVALID_STATE"
   | "SERIALIZATION"
@@ -23,10 +24,20 @@ export type SitqErrorCode =
   | DatabaseErrorCode;
 
 /**
- * The codes a {@linkcode DatabaseError} carries, and what to do about each:
+ * The codes a {@linkcode DatabaseError} carries, and what to do about each.
+ * Common to every backend:
  *
- * - `DRIVER_NOT_FOUND`: this runtime has no SQLite driver sitq can use;
- *   install `better-sqlite3` or upgrade the runtime.
+ * - `DRIVER_NOT_FOUND`: the database driver cannot be loaded: this runtime
+ *   has no SQLite driver sitq can use (install `better-sqlite3` or upgrade
+ *   the runtime), or `pg` is not installed for `PostgresBackend` (`npm
+ *   install pg`).
+ * - `SCHEMA_TOO_NEW`: a newer sitq wrote the database (on PostgreSQL: the
+ *   schema); upgrade sitq.
+ * - `CLOSED`: the backend was closed; create a new one.
+ * - `DATABASE`: any other failure; the message carries the database's own.
+ *
+ * SQLite:
+ *
  * - `CANNOT_OPEN`: the file cannot be opened or created; check that its
  *   directory exists and that the process may read and write it.
  * - `NOT_A_DATABASE`: the file exists but is not an SQLite database.
@@ -39,9 +50,25 @@ export type SitqErrorCode =
  *   filesystem; give it write access.
  * - `IO_ERROR`: the operating system failed a read or write; check the disk
  *   and filesystem, then retry. The failed write changed nothing.
- * - `SCHEMA_TOO_NEW`: a newer sitq wrote the database; upgrade sitq.
- * - `CLOSED`: the backend was closed; create a new one.
- * - `DATABASE`: any other SQLite failure; the message carries SQLite's own.
+ *
+ * PostgreSQL (`PostgresBackend`; `DISK_FULL`, `READ_ONLY`, `IO_ERROR` and
+ * `DATABASE_CORRUPT` are also reported for the server's matching errors):
+ *
+ * - `CONNECTION_FAILED`: no connection could be made: the server refused it,
+ *   the host is unreachable or unknown, the connect timed out, or the
+ *   server has no free connection slot; check that the server runs and
+ *   that the URL's host and port are right.
+ * - `AUTHENTICATION_FAILED`: the server refused the user or password (SQLSTATE
+ *   28P01, 28000); check the credentials and the server's `pg_hba.conf`.
+ * - `DATABASE_NOT_FOUND`: the URL names a database the server does not have
+ *   (3D000); create it (`createdb <name>`) or fix the URL.
+ * - `CONNECTION_LOST`: the server ended a connection in use (a restart or
+ *   shutdown, 57P01/57P02/57P03, or a network failure); the failed call
+ *   changed nothing unless the commit had reached the server. Workers
+ *   retry by themselves and resume once the server is back.
+ * - `STATEMENT_TIMEOUT`: a statement ran past `statement_timeout` and was
+ *   cancelled (57014); the failed write changed nothing. Raise
+ *   `statementTimeout`, or find the transaction holding the locks it waited for.
  */
 export type DatabaseErrorCode =
   | "DRIVER_NOT_FOUND"
@@ -52,6 +79,11 @@ export type DatabaseErrorCode =
   | "DISK_FULL"
   | "READ_ONLY"
   | "IO_ERROR"
+  | "CONNECTION_FAILED"
+  | "AUTHENTICATION_FAILED"
+  | "DATABASE_NOT_FOUND"
+  | "CONNECTION_LOST"
+  | "STATEMENT_TIMEOUT"
   | "SCHEMA_TOO_NEW"
   | "CLOSED"
   | "DATABASE";
@@ -113,12 +145,90 @@ export class UnknownTaskError extends SitqError {
    *
    * @param taskName The name that has no handler.
    * @param action What was attempted, for the message.
+   * @param hint What to do about it; by default, to define the task with
+   * `queue.task(name, handler)`.
    */
-  constructor(taskName: string, action: string) {
+  constructor(taskName: string, action: string, hint?: string) {
     super(
       "UNKNOWN_TASK",
-      `Cannot ${action} task "${taskName}": no task of that name is registered on this queue; define it with queue.task("${taskName}", handler) first`,
+      `Cannot ${action} task "${taskName}": no task of that name is registered on this queue; ${
+        hint ?? `define it with queue.task("${taskName}", handler) first`
+      }`,
     );
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * A second handler for a task name on one queue: `queue.task(name, handler)`
+ * under a name another handler has, or a handler bound to a declaration that
+ * already has a different one. A name has one handler per queue, since a
+ * worker looks the handler up by the stored name.
+ *
+ * @example
+ * ```ts
+ * import { declareTask, DuplicateTaskError, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const ping = declareTask<[], string>("ping");
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * queue.task(ping, () => "pong");
+ * try {
+ *   queue.task(ping, () => "PONG");
+ * } catch (error) {
+ *   console.log(error instanceof DuplicateTaskError, (error as DuplicateTaskError).taskName); // true "ping"
+ * }
+ * await queue.close();
+ * ```
+ */
+export class DuplicateTaskError extends SitqError {
+  /** The name that already has a handler. */
+  readonly taskName: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskName The name that already has a handler.
+   * @param message What was attempted and what to do instead.
+   */
+  constructor(taskName: string, message: string) {
+    super("DUPLICATE_TASK", message);
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * One task name, two definitions on one queue: two declarations of the name
+ * whose options differ, a declaration and a task defined with a handler of
+ * its own (`queue.task(name, handler)`), or an enqueue of a declaration that
+ * differs from the one registered. Declarations are compared by name and
+ * options, since their types exist only at compile time.
+ *
+ * @example
+ * ```ts
+ * import { declareTask, DeclarationConflictError, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * queue.declare(declareTask<[string], void>("email", { maxAttempts: 5 }));
+ * try {
+ *   queue.declare(declareTask<[string], void>("email", { maxAttempts: 1 }));
+ * } catch (error) {
+ *   console.log(error instanceof DeclarationConflictError); // true
+ * }
+ * await queue.close();
+ * ```
+ */
+export class DeclarationConflictError extends SitqError {
+  /** The name defined twice. */
+  readonly taskName: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskName The name defined twice.
+   * @param message Which definitions disagree and how to reconcile them.
+   */
+  constructor(taskName: string, message: string) {
+    super("DECLARATION_CONFLICT", message);
     this.taskName = taskName;
   }
 }
@@ -338,9 +448,11 @@ export class LeaseLostError extends SitqError {
 /**
  * The database could not be opened or used: a bad path, a file that is not a
  * database, a lock held too long, corruption, a full disk, a read-only file,
- * an I/O error, a schema from a newer sitq, or no SQLite driver on this
- * runtime; `code` says which (see {@linkcode DatabaseErrorCode}). The write
- * that failed changed nothing, and what was committed before stays intact.
+ * an I/O error, a schema from a newer sitq, no driver on this runtime, or,
+ * on PostgreSQL, a server that cannot be reached, refuses the login, lacks
+ * the database, goes away, or cancels a statement that ran too long; `code`
+ * says which (see {@linkcode DatabaseErrorCode}). The write that failed
+ * changed nothing, and what was committed before stays intact.
  *
  * @example
  * ```ts

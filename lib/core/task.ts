@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { TaskDeclaration } from "./declaration.ts";
 import { type Backoff, validateBackoff } from "./retry_policy.ts";
 import type { TaskId } from "./types.ts";
 import {
@@ -115,20 +116,22 @@ export interface RunOptions {
 
 /**
  * A registered task: its name, handler and defaults. Made by
- * `queue.task(name, handler, options)`.
+ * `queue.task(name, handler, options)`, or by `queue.task(declaration,
+ * handler)` from a {@linkcode TaskDeclaration}. A task is also a
+ * declaration of itself: anything that takes a declaration takes a task.
  *
  * @typeParam Args The handler's parameter list.
  * @typeParam Result The handler's resolved return type.
  */
-export interface Task<Args extends unknown[] = unknown[], Result = unknown> {
-  /** The durable name stored with every run. */
-  readonly name: string;
+export interface Task<Args extends unknown[] = unknown[], Result = unknown>
+  extends TaskDeclaration<Args, Result> {
   /** The function a worker calls. */
   readonly handler: TaskHandler<Args, Result | Promise<Result>>;
-  /** The task's defaults. */
+  /**
+   * The task's defaults (for a task bound to a declaration: the declared
+   * ones, with the `backoff` given when binding over them).
+   */
   readonly options: Readonly<TaskOptions>;
-  /** Per-run options set with {@linkcode Task.with}, if any. */
-  readonly runOptions?: Readonly<RunOptions>;
   /**
    * The same task with options for the next enqueue, typed like the task:
    * `queue.enqueue(resize.with({ delay: 5000 }), "cat.png", 200)`.
@@ -212,9 +215,18 @@ const TASK_OPTION_KEYS = optionKeys<TaskOptions>(
   { maxAttempts: true, backoff: true, timeout: true, priority: true },
 );
 
-/** Throws unless `options` are valid {@linkcode TaskOptions}. */
-export function checkTaskOptions(options: unknown, name: string): void {
-  const action = `define task "${name}"`;
+/**
+ * Throws unless `options` are valid {@linkcode TaskOptions}.
+ *
+ * @param options What the caller passed.
+ * @param name The task's name, for the message.
+ * @param action What is being done, for the message.
+ */
+export function checkTaskOptions(
+  options: unknown,
+  name: string,
+  action = `define task "${name}"`,
+): void {
   const typed = checkCommonOptions<TaskOptions>(
     options,
     TASK_OPTION_KEYS,

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { BindOptions, TaskDeclaration } from "../core/declaration.ts";
 import { type Serializer, SuperJsonSerializer } from "../core/serializer.ts";
 import {
   mergeRunOptions,
@@ -26,6 +27,7 @@ import {
   type TaskRecord,
   type TaskResult,
 } from "../core/types.ts";
+import type { DatabaseTransaction } from "../core/transaction.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import type { Backend } from "../storage/backend.ts";
 import { checkBackend } from "../storage/check_backend.ts";
@@ -33,6 +35,7 @@ import { stopRunningOn } from "../worker/running_workers.ts";
 import { Worker } from "../worker/worker.ts";
 import type { WorkerOptions } from "../worker/types.ts";
 import { checkArgsList, newTaskRows } from "./enqueue.ts";
+import { checkTransaction, TransactionalQueue } from "./in_transaction.ts";
 import { readTaskPage, readTaskRecord, readTaskRow } from "./inspect.ts";
 import { cancelTask, pruneTasks, requeueTask } from "./manage.ts";
 import {
@@ -125,17 +128,121 @@ export class TaskQueue implements AsyncDisposable {
    * @param options Defaults for every run: attempts, backoff, timeout, priority.
    * @returns The task, to pass to `enqueue` and to workers.
    * @throws {TypeError | RangeError} If the name or an option is invalid.
-   * @throws {SitqError} `DUPLICATE_TASK` if another handler already has the name.
+   * @throws {DuplicateTaskError} `DUPLICATE_TASK` if another handler already
+   * has the name.
+   * @throws {DeclarationConflictError} If the name is declared on this queue
+   * (bind to the declaration instead).
    */
   task<Args extends unknown[], Result>(
     name: string,
     handler: TaskHandler<Args, Result>,
-    options: TaskOptions = {},
-  ): Task<Args, Awaited<Result>> {
-    return this.#registry.define(name, handler, options);
+    options?: TaskOptions,
+  ): Task<Args, Awaited<Result>>;
+  /**
+   * Binds a handler to a declaration from {@linkcode declareTask}: the
+   * handler's parameters and result are checked against the declared types
+   * (and its parameters typed from them), and the declaration is
+   * registered on this queue. Workers of this queue run the task;
+   * producers elsewhere enqueue the declaration without this code.
+   *
+   * @example
+   * ```ts
+   * import { declareTask, SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const resize = declareTask<[path: string, width: number], { path: string }>("resize");
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const bound = queue.task(resize, async (path, width) => ({ path: `${width}/${path}` }), {
+   *   backoff: { type: "fixed", delay: 500 },
+   * });
+   * console.log(bound.options); // { backoff: { type: "fixed", delay: 500 } }
+   * await queue.close();
+   * ```
+   *
+   * @typeParam Args The declared argument list.
+   * @typeParam Result The declared result.
+   * @param declaration A declaration from `declareTask()`.
+   * @param handler The function a worker runs, sync or async; it must take
+   * the declared arguments and return (or resolve to) the declared result.
+   * @param options What only the worker reads: `backoff`, over the declared
+   * one. `maxAttempts`, `timeout` and `priority` belong to the declaration.
+   * @returns The task, to pass to `enqueue` and to workers.
+   * @throws {TypeError | RangeError} If `declaration` is not a declaration,
+   * the handler is not a function, or an option is invalid.
+   * @throws {DuplicateTaskError} If another handler is bound to the
+   * declaration on this queue (binding the same handler again updates its
+   * options).
+   * @throws {DeclarationConflictError} If the name is registered here with
+   * another declaration (other options) or with a handler of its own.
+   */
+  task<Args extends unknown[], Result>(
+    declaration: TaskDeclaration<Args, Result> & { readonly handler?: never },
+    // NoInfer: the declaration alone says what Args and Result are.
+    handler: NoInfer<TaskHandler<Args, Result | Promise<Result>>>,
+    options?: BindOptions,
+  ): Task<Args, Result>;
+  task(
+    nameOrDeclaration: string | TaskDeclaration<unknown[], unknown>,
+    handler: TaskHandler<unknown[], unknown>,
+    options?: TaskOptions | BindOptions,
+  ): Task<unknown[], unknown> {
+    // Anything named like a task object goes to bind(), which says why it
+    // is not a declaration; the rest to define(), which checks the name.
+    const named = typeof nameOrDeclaration === "object" &&
+      nameOrDeclaration !== null &&
+      typeof (nameOrDeclaration as { name?: unknown }).name === "string";
+    return named
+      ? this.#registry.bind(
+        nameOrDeclaration as TaskDeclaration<unknown[], unknown>,
+        handler,
+        options,
+      )
+      : this.#registry.define(
+        nameOrDeclaration as string,
+        handler,
+        options === undefined ? {} : options,
+      );
   }
 
-  /** Every task registered on this queue, in definition order (a copy). */
+  /**
+   * Registers declarations from {@linkcode declareTask} on this queue, so
+   * that it may enqueue them: what a process that only enqueues calls
+   * instead of `queue.task()`. A queue refuses to enqueue what is not
+   * registered on it, as for tasks. Declaring again is harmless; a worker's
+   * `queue.task(declaration, handler)` declares too.
+   *
+   * @example A producer with no handler code
+   * ```ts
+   * import { declareTask, SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const resize = declareTask<[path: string, width: number], { path: string }>("resize");
+   * const email = declareTask<[to: string], void>("email", { maxAttempts: 5 });
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * queue.declare(resize, email);
+   * await queue.enqueue(resize, "cat.png", 200);
+   * await queue.enqueue(email.with({ delay: 60_000 }), "ada@example.com");
+   * console.log(queue.tasks.length); // 0: nothing here runs them
+   * await queue.close();
+   * ```
+   *
+   * @param declarations Declarations from `declareTask()`.
+   * @throws {TypeError} If one is not a declaration (a task with a handler,
+   * a name); none is registered then.
+   * @throws {DeclarationConflictError} If a name is registered here with
+   * another declaration (other options) or with a handler of its own.
+   */
+  declare(
+    ...declarations: ReadonlyArray<
+      TaskDeclaration<never, unknown> & { readonly handler?: never }
+    >
+  ): void {
+    this.#registry.declare(declarations);
+  }
+
+  /**
+   * Every task with a handler registered on this queue, in definition
+   * order (a copy). Declarations without a handler are not in it.
+   */
   get tasks(): readonly Task<never, unknown>[] {
     return [...this.#registry.live];
   }
@@ -160,14 +267,18 @@ export class TaskQueue implements AsyncDisposable {
    *
    * @typeParam Args The handler's parameter list.
    * @typeParam Result The handler's resolved return type.
-   * @param task A task returned by {@linkcode TaskQueue.task}.
+   * @param task A task returned by {@linkcode TaskQueue.task}, or a
+   * declaration from `declareTask()` registered with
+   * {@linkcode TaskQueue.declare}.
    * @param args The handler's arguments.
-   * @returns The id of the new task.
+   * @returns The id of the new task, typed with the task's result.
    * @throws {UnknownTaskError} If `task` is not registered on this queue.
+   * @throws {DeclarationConflictError} If `task` is a declaration that
+   * differs from the one registered under its name.
    * @throws {SerializationError} If an argument cannot be stored; nothing is written.
    */
   async enqueue<Args extends unknown[], Result>(
-    task: Task<Args, Result>,
+    task: TaskDeclaration<Args, Result>,
     ...args: Args
   ): Promise<TaskId<Result>> {
     const [id] = await this.#insert(task, [args], task?.runOptions);
@@ -191,15 +302,18 @@ export class TaskQueue implements AsyncDisposable {
    *
    * @typeParam Args The handler's parameter list.
    * @typeParam Result The handler's resolved return type.
-   * @param task A task returned by {@linkcode TaskQueue.task}.
+   * @param task A task returned by {@linkcode TaskQueue.task}, or a
+   * registered declaration.
    * @param argsList One argument list per run.
    * @param options Options for every run (merged over `task.with` options).
    * @returns The ids, in the order of `argsList`.
    * @throws {UnknownTaskError} If `task` is not registered on this queue.
+   * @throws {DeclarationConflictError} If `task` is a declaration that
+   * differs from the one registered under its name.
    * @throws {SerializationError} If any argument cannot be stored; nothing is written.
    */
   async enqueueMany<Args extends unknown[], Result>(
-    task: Task<Args, Result>,
+    task: TaskDeclaration<Args, Result>,
     argsList: readonly Args[],
     options?: RunOptions,
   ): Promise<TaskId<Result>[]> {
@@ -212,15 +326,36 @@ export class TaskQueue implements AsyncDisposable {
     return ids as TaskId<Result>[];
   }
 
+  /**
+   * Enqueues through a transaction your code opened on this queue's
+   * database, so the tasks commit or roll back with your own writes; see
+   * {@linkcode TransactionalQueue}.
+   *
+   * @param transaction A Kysely transaction on the same database (a `trx`
+   * of `db.transaction().execute(...)`), from your own copy of Kysely.
+   * @returns A queue view whose `enqueue` and `enqueueMany` write in it.
+   * @throws {TypeError} If `transaction` is not a Kysely transaction.
+   */
+  inTransaction(transaction: DatabaseTransaction): TransactionalQueue {
+    checkTransaction(transaction);
+    return new TransactionalQueue(
+      transaction,
+      (task, argsList, runOptions, trx) =>
+        this.#insert(task, argsList, runOptions, trx),
+    );
+  }
+
   #insert(
-    task: Task<never, unknown> | Task<unknown[], unknown>,
+    task: TaskDeclaration<never, unknown> | TaskDeclaration<unknown[], unknown>,
     argsList: readonly unknown[][],
     runOptions: RunOptions | undefined,
+    transaction?: DatabaseTransaction,
   ): Promise<number[]> {
     this.#registry.checkRegistered(task, "enqueue");
-    return this.backend.insertTasks(
-      newTaskRows(task, argsList, runOptions, this),
-    );
+    const rows = newTaskRows(task, argsList, runOptions, this);
+    return transaction === undefined
+      ? this.backend.insertTasks(rows)
+      : this.backend.insertTasks(rows, { transaction });
   }
 
   /**
@@ -499,7 +634,9 @@ export class TaskQueue implements AsyncDisposable {
     checkOptionsObject(options, "create a worker");
     if (options.tasks === undefined && this.#registry.live.length === 0) {
       throw new TypeError(
-        "Cannot create a worker as no task is defined on this queue yet: define tasks with queue.task() first (the worker then runs every task defined on the queue when it starts)",
+        this.#registry.unboundCount > 0
+          ? "Cannot create a worker as no task on this queue has a handler: its tasks are only declared, and a worker runs handlers; bind one with queue.task(declaration, handler) first"
+          : "Cannot create a worker as no task is defined on this queue yet: define tasks with queue.task() first (the worker then runs every task defined on the queue when it starts)",
       );
     }
     return new Worker(this.backend, {

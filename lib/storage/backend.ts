@@ -12,7 +12,14 @@
  * @module
  */
 import type { Unsubscribe } from "../core/events.ts";
+import type { DatabaseTransaction } from "../core/transaction.ts";
 import type { AttemptOutcome, TaskStatus } from "../core/types.ts";
+
+/** How {@linkcode Backend.insertTasks} writes. */
+export interface InsertOptions {
+  /** The caller's open transaction on the backend's database. */
+  transaction?: DatabaseTransaction;
+}
 
 /** A task to insert. */
 export interface NewTaskRow {
@@ -261,8 +268,17 @@ export interface Backend {
   readonly description: string;
   /** Opens the database and runs migrations; other methods call it first. */
   open(): Promise<void>;
-  /** Inserts tasks in one transaction and returns their ids in order. */
-  insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]>;
+  /**
+   * Inserts tasks in one transaction and returns their ids in order. With
+   * `options.transaction`, writes in that transaction (the caller's, on the
+   * same database) instead of one of its own, and leaves the commit to its
+   * owner; a backend that cannot write through one throws a `TypeError`
+   * saying so.
+   */
+  insertTasks(
+    tasks: readonly NewTaskRow[],
+    options?: InsertOptions,
+  ): Promise<number[]>;
   /**
    * In one transaction: writes `settlements` (each only if the worker still
    * owns that attempt) and then, if `claim` is given, claims tasks; see

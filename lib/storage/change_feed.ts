@@ -78,6 +78,11 @@ export interface ChangeFeedOptions {
   watchedPollInterval: number;
   /** Where write notifications come from, if anywhere. */
   watch?: WriteWatcher;
+  /**
+   * Why the watch may not start, for the `PUSH_UNAVAILABLE` notice: a
+   * clause after "for <description>: ". Default: SQLite's reasons.
+   */
+  unwatchableReason?: string;
   /** Where a failed probe's error goes (the feed keeps going). */
   onError: (error: unknown) => void;
 }
@@ -249,7 +254,10 @@ export class ChangeFeed {
         type: "notice",
         code: "PUSH_UNAVAILABLE",
         message:
-          `Push wake-ups are unavailable for ${this.#options.description}: its writes cannot be watched (e.g. on a network file system, or its files were removed); other processes' commits are found by polling every ${this.#options.pollInterval} ms instead`,
+          `Push wake-ups are unavailable for ${this.#options.description}: ${
+            this.#options.unwatchableReason ??
+              "its writes cannot be watched (e.g. on a network file system, or its files were removed)"
+          }; other processes' commits are found by polling every ${this.#options.pollInterval} ms instead`,
       });
     }
   }

@@ -23,7 +23,9 @@ import type {
   Transaction,
   UnknownRow,
 } from "kysely";
+import type { BackendChange } from "./backend.ts";
 import type { WriteWatcher } from "./change_feed.ts";
+import type { QueryRunner } from "./prepared_query.ts";
 import type { SitqSchema } from "./schema.ts";
 
 /**
@@ -39,6 +41,30 @@ export type ClaimLocking = "serialized-writer" | "skip-locked";
 
 /** What {@linkcode SqlDialect.claimLocking} is when a dialect leaves it out. */
 export const DEFAULT_CLAIM_LOCKING: ClaimLocking = "serialized-writer";
+
+/** A write about to commit, as {@linkcode SqlDialect.beforeCommit} sees it. */
+export interface PendingWrite {
+  /**
+   * Whether the commit must survive power loss. `false` for claims, lease
+   * renewals and progress, whose loss only makes a task claimable again.
+   */
+  durable: boolean;
+  /**
+   * What the write changed, as this process's subscribers hear of it after
+   * the commit (`enqueued`, `settled`); empty when it changed nothing that
+   * another process's worker or waiter would wait for.
+   */
+  changes: readonly BackendChange[];
+  /**
+   * Whether this backend commits the write, and so tells its own
+   * subscribers of it afterwards. `false` for an insert in the caller's own
+   * transaction, whose commit this backend never sees: its announcement
+   * must reach this backend's subscribers too, as another process's would.
+   *
+   * @default {true}
+   */
+  committedHere?: boolean;
+}
 
 /** Timing of a failed call, handed to {@linkcode SqlDialect.mapError}. */
 export interface ErrorTiming {
@@ -67,16 +93,38 @@ export interface SqlDialect {
    */
   readonly watchWrites?: WriteWatcher;
   /**
+   * Why {@linkcode SqlDialect.watchWrites} may fail to start, for the
+   * one `PUSH_UNAVAILABLE` notice (a clause, e.g. "its LISTEN connection
+   * could not be made"). Default: SQLite's reasons (a network file
+   * system, removed files).
+   */
+  readonly unwatchableReason?: string;
+  /**
    * Relaxed commit: runs `fn` on one connection whose commits need not
-   * survive power loss (SQLite `synchronous = NORMAL`, PostgreSQL
-   * `synchronous_commit = off`), restoring the setting after. Used for
-   * writes whose loss only makes a task claimable again. Default: none;
-   * every commit is as durable as the database is configured.
+   * survive power loss (SQLite `synchronous = NORMAL`, which cannot change
+   * inside a transaction), restoring the setting after. Used for writes
+   * whose loss only makes a task claimable again. A database that relaxes
+   * durability per transaction does it in {@linkcode SqlDialect.beforeCommit}
+   * instead (PostgreSQL). Default: none; every commit is as durable as the
+   * database is configured.
    */
   relaxedCommit?<T>(
     db: Kysely<SitqSchema>,
     fn: (connection: Kysely<SitqSchema>) => Promise<T>,
   ): Promise<T>;
+  /**
+   * Last statements of a write transaction: called inside it, after the
+   * write's own statements and before the commit, for every write with
+   * changes to announce and every write that need not be durable. A
+   * database with a push channel sends its notification here, so that it
+   * is delivered with the commit and never without it (PostgreSQL:
+   * `pg_notify`); one whose durability is set per transaction relaxes it
+   * here (PostgreSQL: `synchronous_commit` off, local to the transaction).
+   * Default: none; changes reach other processes through
+   * {@linkcode SqlDialect.hasExternalChanges} alone, and durability is
+   * relaxed, if at all, by {@linkcode SqlDialect.relaxedCommit}.
+   */
+  beforeCommit?(trx: QueryRunner, write: PendingWrite): Promise<void>;
   /**
    * Row parsing: turns each row the driver returns into the shape the row
    * types promise (numbers for integer columns), e.g. PostgreSQL's `int8`

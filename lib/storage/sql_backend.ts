@@ -11,6 +11,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { DatabaseError } from "../core/errors.ts";
 import type { Unsubscribe } from "../core/events.ts";
+import type { DatabaseTransaction } from "../core/transaction.ts";
 import { isFinalStatus } from "../core/statuses.ts";
 import type { TaskStatus } from "../core/types.ts";
 import type {
@@ -20,6 +21,7 @@ import type {
   ClaimRequest,
   DueExceptQuery,
   FencingToken,
+  InsertOptions,
   ListQuery,
   NameCount,
   NameStatusCount,
@@ -36,6 +38,11 @@ import {
   withRowParsing,
 } from "./dialect.ts";
 import { macrotaskTurn } from "./macrotask_turn.ts";
+import {
+  assertOutsideTransaction,
+  runInTransactionScope,
+} from "./transaction_scope.ts";
+import type { QueryRunner } from "./prepared_query.ts";
 import { ClaimTasks } from "./queries/claim_tasks.ts";
 import { InsertTasks } from "./queries/insert_tasks.ts";
 import {
@@ -86,6 +93,12 @@ export class SqlBackend implements Backend, AsyncDisposable {
   readonly #dialect: SqlDialect;
   // The hot statements, compiled on first use against the open database.
   #insert: InsertTasks | undefined;
+  // How many transaction() calls are open, so the scope check costs the
+  // hot path nothing while there are none.
+  #userTransactions = 0;
+  // The earliest run time inserted through each open transaction() call,
+  // emitted once it commits.
+  readonly #pendingInserts = new WeakMap<object, { runAt: number }>();
   #settle: SettleAttempts | undefined;
   #claim: ClaimTasks | undefined;
 
@@ -105,6 +118,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
       pollInterval: options.changePollInterval ?? 100,
       watchedPollInterval: options.changePollInterval ?? 1000,
       watch: dialect.watchWrites,
+      unwatchableReason: dialect.unwatchableReason,
       onError: () => {
         // A failed probe is retried at the next interval; workers also poll.
       },
@@ -168,6 +182,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
   }
 
   async #run<T>(fn: (db: Kysely<SitqSchema>) => Promise<T>): Promise<T> {
+    if (this.#userTransactions > 0) {
+      assertOutsideTransaction(this, this.description);
+    }
     // Synchronous drivers settle every call in microtasks; see macrotask_turn.
     const turn = macrotaskTurn();
     if (turn !== undefined) await turn;
@@ -192,35 +209,158 @@ export class SqlBackend implements Backend, AsyncDisposable {
    * loss in a power cut is harmless because delivery is at-least-once anyway
    * (a claim, a lease renewal, progress): the dialect may skip the sync
    * that makes a commit survive power loss. The next durable commit covers
-   * them too.
+   * them too. `changes` says, from `fn`'s result, what the write changed:
+   * the dialect's `beforeCommit` announces it inside the transaction (to
+   * other processes), and subscribers hear of it once it has committed.
    */
-  #write<T>(
+  async #write<T>(
     fn: (trx: Transaction<SitqSchema>, db: Kysely<SitqSchema>) => Promise<T>,
-    { durable = true }: { durable?: boolean } = {},
+    { durable = true, changes }: {
+      durable?: boolean;
+      changes?: (result: T) => readonly BackendChange[];
+    } = {},
   ): Promise<T> {
     const dialect = this.#dialect;
     this.#feed.ownWrite();
-    return this.#run((db) =>
+    let made: readonly BackendChange[] = [];
+    const result = await this.#run((db) =>
       dialect.withWriteLock(() => {
         const write = (connection: Kysely<SitqSchema>) =>
-          transact(connection, (trx) => fn(trx, db));
+          transact(connection, async (trx) => {
+            const result = await fn(trx, db);
+            made = changes?.(result) ?? [];
+            if (
+              dialect.beforeCommit !== undefined &&
+              (made.length > 0 || !durable)
+            ) {
+              await dialect.beforeCommit(trx, { durable, changes: made });
+            }
+            return result;
+          });
         return durable || dialect.relaxedCommit === undefined
           ? write(db)
           : dialect.relaxedCommit(db, write);
       })
     );
+    for (const change of made) this.#feed.emit(change);
+    return result;
   }
 
-  /** Inserts tasks in one transaction and returns their ids. */
-  async insertTasks(tasks: readonly NewTaskRow[]): Promise<number[]> {
+  /**
+   * Inserts tasks in one transaction and returns their ids; with
+   * `options.transaction`, in the caller's transaction instead.
+   */
+  async insertTasks(
+    tasks: readonly NewTaskRow[],
+    options: InsertOptions = {},
+  ): Promise<number[]> {
     if (tasks.length === 0) return [];
-    const ids = await this.#write((trx, db) =>
-      (this.#insert ??= new InsertTasks(db)).run(trx, tasks)
-    );
+    if (options.transaction !== undefined) {
+      return await this.#insertIn(options.transaction, tasks);
+    }
     let runAt = Infinity;
     for (const task of tasks) runAt = Math.min(runAt, task.runAt);
-    this.#feed.emit({ type: "enqueued", runAt });
+    return await this.#write(
+      (trx, db) => (this.#insert ??= new InsertTasks(db)).run(trx, tasks),
+      { changes: () => [{ type: "enqueued", runAt }] },
+    );
+  }
+
+  /**
+   * Inserts in the caller's transaction. The statements are compiled here
+   * (for this database, its schema included) and run on the caller's
+   * connection; the commit is the caller's, so nothing is emitted to this
+   * process's subscribers now: other connections' commits reach them
+   * through the change probe, as another process's would.
+   */
+  async #insertIn(
+    transaction: DatabaseTransaction,
+    tasks: readonly NewTaskRow[],
+  ): Promise<number[]> {
+    const pending = this.#pendingInserts.get(transaction);
+    // Inside this backend's own transaction() the database is open and
+    // #run must not be entered (see transaction_scope.ts).
+    const db = pending === undefined
+      ? await this.#run((db) => Promise.resolve(db))
+      : this.#db!;
+    const insert = this.#insert ??= new InsertTasks(db);
+    // The caller's driver reports its own errors: the statement ran on its
+    // connection, in its transaction, not on this backend's.
+    const ids = await insert.run(transaction as unknown as QueryRunner, tasks);
+    let runAt = Infinity;
+    for (const task of tasks) runAt = Math.min(runAt, task.runAt);
+    if (pending !== undefined) pending.runAt = Math.min(pending.runAt, runAt);
+    // Announced in the same transaction (PostgreSQL: NOTIFY), so it reaches
+    // other processes when the caller commits, and not if it rolls back.
+    await this.#dialect.beforeCommit?.(transaction as unknown as QueryRunner, {
+      durable: true,
+      changes: [{ type: "enqueued", runAt }],
+      committedHere: pending !== undefined,
+    });
     return ids;
+  }
+
+  /**
+   * Runs `fn` in a write transaction on this backend's own connection and
+   * commits when it resolves (rolls back when it throws), for writing your
+   * own rows and enqueueing tasks atomically: enqueue inside it with
+   * `queue.inTransaction(trx)`, and use `trx` (a Kysely transaction) for
+   * your tables in the same database.
+   *
+   * On SQLite this is the way to do it within one process: SQLite has one
+   * writer at a time, and a second connection of your own waiting for
+   * sitq's lock would block the event loop that sitq needs to release it.
+   * Other processes may use their own connections. Inside `fn`, call this
+   * backend only through `trx` and `queue.inTransaction(trx)`: a plain
+   * `queue.enqueue` or read would wait for the transaction itself, so it
+   * throws `InvalidStateError` instead. Other callers (workers) wait until
+   * the transaction ends, so keep it short.
+   *
+   * @example
+   * ```ts
+   * import { SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const backend = new SQLiteBackend(":memory:");
+   * const queue = new TaskQueue(backend);
+   * const welcome = queue.task("welcome", (userId: number) => userId);
+   * await backend.transaction(async (trx) => {
+   *   await trx.schema.createTable("users").ifNotExists()
+   *     .addColumn("id", "integer", (c) => c.primaryKey()).execute();
+   *   await trx.insertInto("users").values({ id: 1 }).execute();
+   *   await queue.inTransaction(trx).enqueue(welcome, 1);
+   * });
+   * console.log((await queue.stats()).queued); // 1
+   * await queue.close();
+   * ```
+   *
+   * @typeParam T What `fn` resolves to.
+   * @typeParam DB Your tables, as Kysely types them.
+   * @param fn Your writes, given the transaction.
+   * @returns What `fn` resolved to, once committed.
+   * @throws What `fn` throws (after the rollback), or a `DatabaseError` if
+   * the commit fails.
+   */
+  async transaction<T, DB = Record<string, Record<string, unknown>>>(
+    fn: (trx: Transaction<DB>) => Promise<T>,
+  ): Promise<T> {
+    const pending = { runAt: Infinity };
+    this.#userTransactions++;
+    let result: T;
+    try {
+      result = await this.#write((trx) => {
+        this.#pendingInserts.set(trx, pending);
+        return runInTransactionScope(
+          this,
+          () => fn(trx as unknown as Transaction<DB>),
+        );
+      });
+    } finally {
+      this.#userTransactions--;
+    }
+    if (pending.runAt !== Infinity) {
+      this.#feed.emit({ type: "enqueued", runAt: pending.runAt });
+    }
+    return result;
   }
 
   /** Settles finished attempts and claims new tasks in one transaction. */
@@ -245,13 +385,14 @@ export class SqlBackend implements Backend, AsyncDisposable {
       return nextRunAt === undefined
         ? { applied, claimed }
         : { applied, claimed, nextRunAt };
-    }, { durable: settlements.length > 0 });
-    if (settlements.length > 0) {
-      this.#feed.emit({
-        type: "settled",
-        ids: settlements.map((settlement) => settlement.id),
-      });
-    }
+    }, {
+      durable: settlements.length > 0,
+      changes: () =>
+        settlements.length === 0 ? [] : [{
+          type: "settled",
+          ids: settlements.map((settlement) => settlement.id),
+        }],
+    });
     return result;
   }
 
@@ -269,14 +410,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Requeues (or fails) tasks whose lease expired, recording lost attempts. */
   async recoverExpiredLeases(now: number, error: string): Promise<number[]> {
-    const recovered = await this.#write((trx) =>
-      recoverExpiredLeases(trx, now, error)
+    return await this.#write(
+      (trx) => recoverExpiredLeases(trx, now, error),
+      {
+        changes: (recovered) =>
+          recovered.length === 0 ? [] : [
+            { type: "settled", ids: recovered },
+            { type: "enqueued", runAt: now },
+          ],
+      },
     );
-    if (recovered.length > 0) {
-      this.#feed.emit({ type: "settled", ids: recovered });
-      this.#feed.emit({ type: "enqueued", runAt: now });
-    }
-    return recovered;
   }
 
   /** Stores progress while `token` still fences the running attempt. */
@@ -321,16 +464,18 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Cancels a queued task. */
   async cancel(id: number, now: number): Promise<TransitionResult> {
-    const result = await this.#write((trx) => cancelTask(trx, id, now));
-    if (result.changed) this.#feed.emit({ type: "settled", ids: [id] });
-    return result;
+    return await this.#write((trx) => cancelTask(trx, id, now), {
+      changes: (result) =>
+        result.changed ? [{ type: "settled", ids: [id] }] : [],
+    });
   }
 
   /** Puts a failed or cancelled task back in the queue. */
   async requeue(id: number, now: number): Promise<TransitionResult> {
-    const result = await this.#write((trx) => requeueTask(trx, id, now));
-    if (result.changed) this.#feed.emit({ type: "enqueued", runAt: now });
-    return result;
+    return await this.#write((trx) => requeueTask(trx, id, now), {
+      changes: (result) =>
+        result.changed ? [{ type: "enqueued", runAt: now }] : [],
+    });
   }
 
   /** Deletes finished tasks and their history. */

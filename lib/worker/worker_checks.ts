@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { isTaskDeclaration } from "../core/declaration.ts";
 import { checkTaskName } from "../core/task.ts";
 import {
   checkInteger,
@@ -219,6 +220,11 @@ function checkTaskList(tasks: unknown, action: string, subject: string): void {
   }
   for (const task of tasks as unknown[]) {
     const { name, handler } = (task ?? {}) as Record<string, unknown>;
+    if (isTaskDeclaration(task)) {
+      throw new TypeError(
+        `Cannot ${action} as ${subject} holds the declaration of task "${task.name}", which has no handler: bind one with queue.task(declaration, handler) and pass the task it returns`,
+      );
+    }
     if (typeof name !== "string" || typeof handler !== "function") {
       throw new TypeError(
         `Cannot ${action} as every entry of ${subject} must be a task from queue.task(): found ${

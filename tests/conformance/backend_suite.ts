@@ -20,14 +20,18 @@
  * - payloads.ts: large and non-ASCII text;
  * - lifecycle.ts: open, close, connections;
  * - schema.sqlite.ts: schema versions, SQLite only (a test that makes sense
- *   for one backend carries its name).
+ *   for one backend carries its name);
+ * - schema.postgres.ts: schema versions, 64-bit columns, migration by many
+ *   processes at once and the schema option, PostgreSQL only.
  *
  * Around them: harness.ts (the suite's own test API and its adapters'
  * contract), rows.ts (what tests send) and calls.ts (the calls they make).
  *
  * It runs on SQLite (a file, `:memory:`, three backends on one file; see
- * sqlite_factories.ts) on Bun in-process (sqlite.test.ts) and, as a script,
- * on Deno and Node (runner.ts, spawned by runtimes.test.ts). Another backend
+ * sqlite_factories.ts) and on PostgreSQL (a schema per test, one backend or
+ * three; see postgres_factories.ts) on Bun in-process (sqlite.test.ts,
+ * postgres.test.ts) and, as a script, on Deno and Node (runner.ts, spawned
+ * by runtimes.test.ts). Another backend
  * joins by adding a {@linkcode BackendFactory}, a case for its
  * {@linkcode StoreSpec} in tests/fixtures/conformance_claimer.mjs, and a
  * `*.<name>.ts` file for its own tests. The suite files import only
@@ -54,6 +58,7 @@ import { lifecycleTests } from "./lifecycle.ts";
 import { managementTests } from "./management.ts";
 import { payloadTests } from "./payloads.ts";
 import { progressTests } from "./progress.ts";
+import { postgresSchemaTests } from "./schema.postgres.ts";
 import { sqliteSchemaTests } from "./schema.sqlite.ts";
 import { settlementTests } from "./settlements.ts";
 import { wakeUpTests } from "./wake_ups.ts";
@@ -76,6 +81,7 @@ const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
   ["large and unicode payloads", payloadTests],
   ["lifecycle and connections", lifecycleTests],
   ["schema versions (SQLite)", sqliteSchemaTests],
+  ["schema versions (PostgreSQL)", postgresSchemaTests],
 ];
 
 /** Every test of the suite for `factory`, in a stable order. */

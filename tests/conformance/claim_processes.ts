@@ -17,7 +17,7 @@ const CLAIMER = fileURLToPath(
 );
 
 /** A child process and everything it printed so far. */
-interface Claimer {
+export interface Claimer {
   proc: ChildProcess;
   stdout: string;
   stderr: string;
@@ -32,8 +32,16 @@ function sameRuntime(script: string): string[] {
     : [process.execPath, "run", "-A", script];
 }
 
-function spawnClaimer(config: object, sitqModule: string): Claimer {
-  const [command, ...args] = sameRuntime(CLAIMER);
+/**
+ * Starts a fixture of tests/fixtures/ (default: the claimer) on this
+ * runtime with `config` as its JSON argument.
+ */
+export function spawnClaimer(
+  config: object,
+  sitqModule: string,
+  script: string = CLAIMER,
+): Claimer {
+  const [command, ...args] = sameRuntime(script);
   const proc = spawn(command!, [...args, JSON.stringify(config)], {
     env: { ...process.env, SITQ_MODULE: sitqModule },
     stdio: ["pipe", "pipe", "pipe"],
@@ -49,12 +57,13 @@ function spawnClaimer(config: object, sitqModule: string): Claimer {
   return claimer;
 }
 
-function describeClaimer(claimer: Claimer): string {
+/** What `claimer` printed, for a failure message. */
+export function describeClaimer(claimer: Claimer): string {
   return `stdout: ${claimer.stdout}\nstderr: ${claimer.stderr}`;
 }
 
 /** Resolves once `claimer` printed "ready"; rejects if it exits first. */
-async function ready(claimer: Claimer): Promise<void> {
+export async function ready(claimer: Claimer): Promise<void> {
   let exited = false;
   void claimer.exited.then(() => (exited = true));
   while (!claimer.stdout.includes("ready\n")) {

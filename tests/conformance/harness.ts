@@ -25,11 +25,28 @@ import type { Backend } from "../../lib/storage/backend.ts";
 export type Sitq = typeof import("../../mod.ts");
 
 /**
- * How a child process opens a store (JSON, handed to
- * tests/fixtures/conformance_claimer.mjs): `{ backend: "sqlite", path }`.
- * A new backend adds its own shape and a case in that fixture.
+ * sitq's PostgreSQL entry (postgres.ts, or the built dist/postgres.js on
+ * Node), found beside the public entry: see {@linkcode postgresModuleOf}.
  */
-export type StoreSpec = { backend: "sqlite"; path: string };
+export type SitqPostgres = typeof import("../../postgres.ts");
+
+/**
+ * How a child process opens a store (JSON, handed to
+ * tests/fixtures/conformance_claimer.mjs): `{ backend: "sqlite", path }`, or
+ * `{ backend: "postgres", url, schema }` for one schema of a server. A new
+ * backend adds its own shape and a case in that fixture.
+ */
+export type StoreSpec =
+  | { backend: "sqlite"; path: string }
+  | { backend: "postgres"; url: string; schema: string };
+
+/**
+ * The URL of sitq's PostgreSQL entry beside its public entry `sitqModule`:
+ * `…/mod.ts` → `…/postgres.ts`, `…/dist/mod.js` → `…/dist/postgres.js`.
+ */
+export function postgresModuleOf(sitqModule: string): string {
+  return sitqModule.replace(/\bmod\.(ts|js)$/, "postgres.$1");
+}
 
 /** One test's store: a fresh, empty database. */
 export interface Store {
@@ -55,8 +72,8 @@ export interface Store {
 export interface BackendFactory {
   /** The run's title, e.g. "SQLite file". */
   readonly name: string;
-  /** The backend family: tests that only make sense for one name it ("sqlite"). */
-  readonly family: "sqlite";
+  /** The backend family: tests that only make sense for one name it. */
+  readonly family: "sqlite" | "postgres";
   /** Whether several backend objects can share one store (`Store.connect`). */
   readonly connections: boolean;
   /** Whether child processes can open the store (`Store.spec`). */

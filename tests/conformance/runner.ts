@@ -1,9 +1,15 @@
 /**
- * Runs the backend conformance suite on SQLite as a plain script, for the
- * runtimes that do not run `bun test`: Deno on the `.ts` sources, Node 22
- * and 24 by stripping the types, Node 20 on a tsc build of this folder.
- * Spawned by runtimes.test.ts; sitq comes from `SITQ_MODULE` (mod.ts, or
- * the built dist/mod.js on Node), exactly as the tests' fixtures load it.
+ * Runs the backend conformance suite on SQLite and PostgreSQL as a plain
+ * script, for the runtimes that do not run `bun test`: Deno on the `.ts`
+ * sources, Node 22 and 24 by stripping the types, Node 20 on a tsc build of
+ * this folder. Spawned by runtimes.test.ts; sitq comes from `SITQ_MODULE`
+ * (mod.ts, or the built dist/mod.js on Node), exactly as the tests'
+ * fixtures load it, and its PostgreSQL entry from the file beside it.
+ *
+ * `SITQ_CONFORMANCE_BACKENDS` picks the runs: `sqlite`, `postgres`, or both
+ * (`sqlite,postgres`). PostgreSQL runs on the server at
+ * `SITQ_TEST_POSTGRES_URL`; asked for without it, the run fails. The
+ * default is both when that URL is set, else SQLite alone.
  *
  * Prints a line per test and ends with `N passed, M failed`; exits 1 if any
  * failed. `SITQ_CONFORMANCE_FILTER` runs only the tests whose full name
@@ -16,7 +22,15 @@
  */
 import process from "node:process";
 import { backendSuite } from "./backend_suite.ts";
-import { fullName, runTest, type Sitq } from "./harness.ts";
+import {
+  type BackendFactory,
+  fullName,
+  postgresModuleOf,
+  runTest,
+  type Sitq,
+  type SitqPostgres,
+} from "./harness.ts";
+import { postgresFactories } from "./postgres_factories.ts";
 import { sqliteFactories } from "./sqlite_factories.ts";
 
 const sitqModule = process.env.SITQ_MODULE;
@@ -25,10 +39,26 @@ if (sitqModule === undefined) {
 }
 const sitq = await import(sitqModule) as Sitq;
 const filter = process.env.SITQ_CONFORMANCE_FILTER ?? "";
+const backends = (process.env.SITQ_CONFORMANCE_BACKENDS ??
+  (process.env.SITQ_TEST_POSTGRES_URL ? "sqlite,postgres" : "sqlite"))
+  .split(",");
+
+const factories: BackendFactory[] = [];
+if (backends.includes("sqlite")) factories.push(...sqliteFactories(sitq));
+if (backends.includes("postgres")) {
+  const url = process.env.SITQ_TEST_POSTGRES_URL;
+  if (!url) {
+    throw new Error("Set SITQ_TEST_POSTGRES_URL to run the PostgreSQL suite");
+  }
+  const sitqPostgres = await import(
+    postgresModuleOf(sitqModule)
+  ) as SitqPostgres;
+  factories.push(...postgresFactories(sitqPostgres, url));
+}
 
 let passed = 0;
 let failed = 0;
-for (const factory of sqliteFactories(sitq)) {
+for (const factory of factories) {
   for (const entry of backendSuite(factory)) {
     const name = `${factory.name} › ${fullName(entry)}`;
     if (!name.includes(filter)) continue;

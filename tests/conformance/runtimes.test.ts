@@ -7,16 +7,26 @@
  * .tmp/, against dist/ (better-sqlite3). Each must report exactly as many
  * passed tests as the suite holds, and none failed.
  *
+ * Each runtime runs the suite twice, in two processes: on SQLite, and on
+ * PostgreSQL (node-postgres) on the tests' server, whose URL it gets in
+ * SITQ_TEST_POSTGRES_URL (see tests/support/postgres_server.ts). Without a
+ * server the PostgreSQL runs are skipped with the reason printed; under
+ * CI=true that is a failing test instead.
+ *
  * The runs start together in `beforeAll` and each test awaits its own, so
  * the whole takes about as long as the slowest runtime.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as sitq from "../../mod.ts";
 import { ROOT, run, type RunResult } from "../helpers.ts";
 import { buildDist, RUNTIMES, type RuntimeTarget } from "../runtimes/matrix.ts";
+import { testPostgres } from "../support/postgres_server.ts";
 import { backendSuite } from "./backend_suite.ts";
+import { postgresModuleOf, type SitqPostgres } from "./harness.ts";
+import { postgresFactories } from "./postgres_factories.ts";
 import { sqliteFactories } from "./sqlite_factories.ts";
 
 const HERE = join(ROOT, "tests/conformance");
@@ -27,11 +37,40 @@ const HERE = join(ROOT, "tests/conformance");
  * keeps the tests/ layout below it.
  */
 const NODE20_BUILD = join(ROOT, `.tmp/conformance-node20-${process.pid}`);
-/** Hang guard for one runtime's whole run (it takes a few seconds). */
-const RUN_TIMEOUT = 150_000;
+/**
+ * Hang guard for one runtime's whole run on one backend (SQLite takes a few
+ * seconds, PostgreSQL about a minute, with every runtime at once).
+ */
+const RUN_TIMEOUT = 300_000;
 
-/** How many tests the suite holds on SQLite: each run must pass them all. */
-const EXPECTED = sqliteFactories(sitq).flatMap(backendSuite).length;
+/** The tests' PostgreSQL server; under CI=true, its absence fails below. */
+const postgres = await testPostgres().catch((error: Error) => ({
+  url: undefined,
+  reason: error.message,
+  required: true,
+}));
+
+const sitqPostgres = await import(
+  postgresModuleOf(pathToFileURL(join(ROOT, "mod.ts")).href)
+) as SitqPostgres;
+
+/** How many tests the suite holds per backend: each run must pass them all. */
+const EXPECTED = {
+  sqlite: sqliteFactories(sitq).flatMap(backendSuite).length,
+  // The URL only names the factories' server; counting opens nothing.
+  postgres: postgresFactories(sitqPostgres, "postgres://unused")
+    .flatMap(backendSuite).length,
+};
+
+type BackendName = keyof typeof EXPECTED;
+
+/** The backends each runtime runs the suite on. */
+const BACKENDS: BackendName[] = postgres.url === undefined
+  ? ["sqlite"]
+  : ["sqlite", "postgres"];
+if (postgres.url === undefined && !("required" in postgres)) {
+  console.warn(`PostgreSQL conformance runs skipped: ${postgres.reason}`);
+}
 
 const TARGETS = RUNTIMES.filter((target) => target.kind !== "bun");
 
@@ -50,7 +89,8 @@ function needsBuild(target: RuntimeTarget): boolean {
 async function buildForNode20(): Promise<void> {
   const sources = readdirSync(HERE)
     .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
-    .map((file) => join(HERE, file));
+    .map((file) => join(HERE, file))
+    .concat(join(ROOT, "tests/support/postgres_server.ts"));
   const result = await run([
     join(ROOT, "node_modules/.bin/tsc"),
     "--noCheck",
@@ -76,10 +116,18 @@ async function buildForNode20(): Promise<void> {
     throw new Error(`tsc failed:\n${result.stdout}${result.stderr}`);
   }
   mkdirSync(join(NODE20_BUILD, "fixtures"), { recursive: true });
-  copyFileSync(
-    join(ROOT, "tests/fixtures/conformance_claimer.mjs"),
-    join(NODE20_BUILD, "fixtures/conformance_claimer.mjs"),
-  );
+  for (
+    const fixture of [
+      "conformance_claimer.mjs",
+      "conformance_opener.mjs",
+      "open_store.mjs",
+    ]
+  ) {
+    copyFileSync(
+      join(ROOT, "tests/fixtures", fixture),
+      join(NODE20_BUILD, "fixtures", fixture),
+    );
+  }
 }
 
 const runs = new Map<string, Promise<RunResult>>();
@@ -91,32 +139,58 @@ beforeAll(async () => {
     const runner = needsBuild(target)
       ? join(NODE20_BUILD, "conformance/runner.js")
       : join(HERE, "runner.ts");
-    runs.set(
-      target.label,
-      run(target.command(runner), { env: target.env, timeout: RUN_TIMEOUT }),
-    );
+    for (const backend of BACKENDS) {
+      const env: Record<string, string> = {
+        ...target.env,
+        SITQ_CONFORMANCE_BACKENDS: backend,
+      };
+      if (postgres.url !== undefined) {
+        env.SITQ_TEST_POSTGRES_URL = postgres.url;
+      }
+      runs.set(
+        `${target.label} ${backend}`,
+        run(target.command(runner), { env, timeout: RUN_TIMEOUT }),
+      );
+    }
   }
 }, 120_000);
 
 afterAll(() => rmSync(NODE20_BUILD, { recursive: true, force: true }));
 
+/** Expects the run of `label` on `backend` to have passed all `expected`. */
+async function expectAllPassed(
+  label: string,
+  backend: BackendName,
+): Promise<void> {
+  const result = await runs.get(`${label} ${backend}`)!;
+  // Everything but the passing tests' lines: the failures with their
+  // stacks, then the count.
+  const report = result.stdout.split("\n")
+    .filter((line) => !line.startsWith("ok ")).join("\n");
+  expect({ code: result.code, report }, result.stderr).toEqual({
+    code: 0,
+    report: `${EXPECTED[backend]} passed, 0 failed\n`,
+  });
+}
+
 describe.each(TARGETS.map((target) => [target.label, target] as const))(
   "%s",
   (label, target) => {
     test(
-      `runs the backend conformance suite on ${target.driver}: all ${EXPECTED} pass`,
-      async () => {
-        const result = await runs.get(label)!;
-        // Everything but the passing tests' lines: the failures with their
-        // stacks, then the count.
-        const report = result.stdout.split("\n")
-          .filter((line) => !line.startsWith("ok ")).join("\n");
-        expect({ code: result.code, report }, result.stderr).toEqual({
-          code: 0,
-          report: `${EXPECTED} passed, 0 failed\n`,
-        });
-      },
+      `runs the backend conformance suite on ${target.driver}: all ${EXPECTED.sqlite} pass`,
+      () => expectAllPassed(label, "sqlite"),
       RUN_TIMEOUT + 10_000,
     );
+    if (BACKENDS.includes("postgres")) {
+      test(
+        `runs the backend conformance suite on PostgreSQL (pg): all ${EXPECTED.postgres} pass`,
+        () => expectAllPassed(label, "postgres"),
+        RUN_TIMEOUT + 10_000,
+      );
+    } else if ("required" in postgres) {
+      test("runs the backend conformance suite on PostgreSQL (pg)", () => {
+        throw new Error(postgres.reason);
+      });
+    }
   },
 );

@@ -28,7 +28,12 @@
  *
  * @module
  */
-import { type Kysely, sql } from "kysely";
+import {
+  type ExpressionBuilder,
+  type Kysely,
+  type QueryCreator,
+  sql,
+} from "kysely";
 import type { ClaimedTask, ClaimRequest } from "../backend.ts";
 import type { ClaimLocking } from "../dialect.ts";
 import { PreparedQuery, type QueryRunner } from "../prepared_query.ts";
@@ -39,6 +44,18 @@ interface ClaimParams extends Record<string, unknown> {
   leaseExpiresAt: number;
   now: number;
 }
+
+/** The columns a claim returns: a {@linkcode ClaimedRow}. */
+const CLAIMED_COLUMNS = [
+  "id",
+  "name",
+  "args",
+  "attempts",
+  "max_attempts",
+  "timeout_ms",
+  "priority",
+  "run_at",
+] as const;
 
 interface ClaimedRow {
   id: number;
@@ -175,36 +192,42 @@ export class ClaimTasks {
         `Cannot claim ${limit} tasks: not a positive integer`,
       );
     }
-    const skipLocked = this.#locking === "skip-locked";
-    return new PreparedQuery<ClaimParams, ClaimedRow>((param) =>
-      this.#db.updateTable("sitq_tasks")
-        .set((eb) => ({
-          status: "running",
-          attempts: eb("attempts", "+", 1),
-          worker_id: param("workerId"),
-          lease_expires_at: param("leaseExpiresAt"),
-          started_at: param("now"),
-          progress: null,
-        }))
-        .where("id", "in", (eb) =>
-          eb.selectFrom("sitq_tasks").select("id")
-            .where("status", "=", QUEUED)
-            .where("run_at", "<=", param("now"))
-            .where("name", "in", names)
-            .orderBy("priority", "desc").orderBy("run_at").orderBy("id")
-            .limit(sql.lit(limit))
-            .$if(skipLocked, (select) => select.forUpdate().skipLocked()))
+    return new PreparedQuery<ClaimParams, ClaimedRow>((param) => {
+      const claimable = (db: QueryCreator<SitqSchema>) =>
+        db.selectFrom("sitq_tasks").select("id")
+          .where("status", "=", QUEUED)
+          .where("run_at", "<=", param("now"))
+          .where("name", "in", names)
+          .orderBy("priority", "desc").orderBy("run_at").orderBy("id")
+          .limit(sql.lit(limit));
+      const set = (eb: ExpressionBuilder<SitqSchema, "sitq_tasks">) => ({
+        status: "running" as const,
+        attempts: eb("attempts", "+", 1),
+        worker_id: param("workerId"),
+        lease_expires_at: param("leaseExpiresAt"),
+        started_at: param("now"),
+        progress: null,
+      });
+      if (this.#locking === "serialized-writer") {
+        return this.#db.updateTable("sitq_tasks").set(set)
+          .where("id", "in", claimable(this.#db))
+          .where("status", "=", QUEUED)
+          .returning(CLAIMED_COLUMNS);
+      }
+      // Skip-locked: the locking select is a MATERIALIZED CTE, so it runs
+      // exactly once. As an `IN (subquery)` PostgreSQL may plan it as the
+      // inner side of a nested-loop semi-join and run it again for each
+      // outer row; a rerun can skip rows another claimer locked meanwhile
+      // and return others, so more than `limit` rows could be claimed.
+      return this.#db
+        .with(
+          (cte) => cte("sitq_claimable").materialized(),
+          (db) => claimable(db).forUpdate().skipLocked(),
+        )
+        .updateTable("sitq_tasks").set(set)
+        .where("id", "in", (eb) => eb.selectFrom("sitq_claimable").select("id"))
         .where("status", "=", QUEUED)
-        .returning([
-          "id",
-          "name",
-          "args",
-          "attempts",
-          "max_attempts",
-          "timeout_ms",
-          "priority",
-          "run_at",
-        ])
-    );
+        .returning(CLAIMED_COLUMNS);
+    });
   }
 }

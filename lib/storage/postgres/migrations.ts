@@ -1,0 +1,158 @@
+/**
+ * PostgreSQL's versioned schema changes: the same versions as SQLite's
+ * (`../sqlite/migrations.ts`), in PostgreSQL's DDL. Ids are `bigint`
+ * identity columns and times `bigint` epoch milliseconds (a 32-bit
+ * `integer` would overflow), parsed back into numbers (see `open_pg.ts`);
+ * so are priorities and attempt counts, which sitq accepts as any safe
+ * integer. Indexes are partial on the same status literals as SQLite's.
+ *
+ * Each runs once, in order, inside the caller's transaction, after the
+ * dialect took the schema's advisory lock: processes that start together
+ * migrate one at a time, and each later one finds the work done. A failed
+ * migration rolls back whole (PostgreSQL's DDL is transactional).
+ *
+ * Never edit a released migration: add a new one.
+ *
+ * @module
+ */
+import { type Kysely, sql } from "kysely";
+import { DatabaseError } from "../../core/errors.ts";
+import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
+
+type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
+
+/** The migrations, version i + 1 at index i. */
+const MIGRATIONS: readonly Migration[] = [
+  // v1: the task table and its claim and lease indexes.
+  async (db) => {
+    await db.schema.createTable("sitq_tasks")
+      .addColumn(
+        "id",
+        "bigint",
+        (c) => c.primaryKey().generatedByDefaultAsIdentity(),
+      )
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("args", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("priority", "bigint", (c) => c.notNull().defaultTo(0))
+      .addColumn("run_at", "bigint", (c) => c.notNull())
+      .addColumn("attempts", "bigint", (c) => c.notNull().defaultTo(0))
+      .addColumn("max_attempts", "bigint", (c) => c.notNull())
+      .addColumn("timeout_ms", "bigint")
+      .addColumn("worker_id", "text")
+      .addColumn("lease_expires_at", "bigint")
+      .addColumn("result", "text")
+      .addColumn("error", "text")
+      .addColumn("created_at", "bigint", (c) => c.notNull())
+      .addColumn("started_at", "bigint")
+      .addColumn("finished_at", "bigint")
+      .execute();
+    // Partial, as on SQLite: the claim and lease scans stay proportional to
+    // the queued and running rows, not to the whole history.
+    await db.schema.createIndex("sitq_tasks_claim").on("sitq_tasks")
+      .columns(["priority desc", "run_at", "id"])
+      .where(sql.ref("status"), "=", QUEUED).execute();
+    await db.schema.createIndex("sitq_tasks_lease").on("sitq_tasks")
+      .column("lease_expires_at")
+      .where(sql.ref("status"), "=", RUNNING).execute();
+  },
+  // v2: attempt history and handler progress.
+  async (db) => {
+    await db.schema.alterTable("sitq_tasks").addColumn("progress", "text")
+      .execute();
+    await db.schema.createTable("sitq_attempts")
+      .addColumn(
+        "id",
+        "bigint",
+        (c) => c.primaryKey().generatedByDefaultAsIdentity(),
+      )
+      .addColumn("task_id", "bigint", (c) => c.notNull())
+      .addColumn("attempt", "bigint", (c) => c.notNull())
+      .addColumn("worker_id", "text", (c) => c.notNull())
+      .addColumn("started_at", "bigint", (c) => c.notNull())
+      .addColumn("finished_at", "bigint", (c) => c.notNull())
+      .addColumn("outcome", "text", (c) => c.notNull())
+      .addColumn("error", "text")
+      .execute();
+    await db.schema.createIndex("sitq_attempts_task").on("sitq_attempts")
+      .column("task_id").execute();
+  },
+  // v3: queued tasks by run time, for the next run time a worker wakes at
+  // after a short claim (see the SQLite migration for why it is partial and
+  // why it leaves out negative run times).
+  async (db) => {
+    await db.schema.createIndex("sitq_tasks_next_run").on("sitq_tasks")
+      .column("run_at")
+      .where((eb) =>
+        eb.and([
+          eb(sql.ref("status"), "=", QUEUED),
+          eb(sql.ref("run_at"), ">=", sql.lit(0)),
+        ])
+      ).execute();
+  },
+];
+
+/** The schema version this sitq writes; the same number as SQLite's. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
+
+const VERSION_KEY = "schema_version";
+
+/**
+ * The version recorded in `schema`, 0 when it has no `sitq_meta` table (or
+ * does not exist). Read without DDL, so that a role without the CREATE
+ * privilege can open a schema that is already up to date.
+ */
+async function currentVersion(
+  db: Kysely<SitqSchema>,
+  schema: string,
+): Promise<number> {
+  const { rows } = await sql<{ present: boolean }>`
+    select to_regclass(${`"${schema}"."sitq_meta"`}) is not null as present`
+    .execute(db);
+  if (rows[0]?.present !== true) return 0;
+  const row = await db.selectFrom("sitq_meta").select("value")
+    .where("key", "=", VERSION_KEY).executeTakeFirst();
+  return row === undefined ? 0 : Number(row.value);
+}
+
+/**
+ * Brings `schema` up to `target` (the newest by default), creating the
+ * schema when it is missing. Call inside a transaction holding the schema's
+ * migration lock, on a Kysely instance that qualifies sitq's tables with
+ * `schema`.
+ *
+ * @param db The transaction.
+ * @param schema The schema name (already checked to be a plain identifier).
+ * @param where The server, as messages name it.
+ * @param target The version to reach.
+ * @returns The version the schema had before.
+ * @throws {DatabaseError} `SCHEMA_TOO_NEW` if a newer sitq wrote the schema.
+ */
+export async function migrate(
+  db: Kysely<SitqSchema>,
+  schema: string,
+  where: string,
+  target: number = SCHEMA_VERSION,
+): Promise<number> {
+  const current = await currentVersion(db, schema);
+  if (current > SCHEMA_VERSION) {
+    throw new DatabaseError(
+      "SCHEMA_TOO_NEW",
+      `Cannot open schema "${schema}" on ${where}: its sitq schema is version ${current}, written by a newer sitq than this one (which knows up to version ${SCHEMA_VERSION}); upgrade sitq, or use another schema`,
+    );
+  }
+  if (current >= target) return current;
+  await db.schema.createSchema(schema).ifNotExists().execute();
+  await db.schema.createTable("sitq_meta").ifNotExists()
+    .addColumn("key", "text", (c) => c.primaryKey())
+    .addColumn("value", "text", (c) => c.notNull())
+    .execute();
+  for (let version = current + 1; version <= target; version++) {
+    await MIGRATIONS[version - 1]!(db);
+  }
+  await db.insertInto("sitq_meta")
+    .values({ key: VERSION_KEY, value: String(target) })
+    .onConflict((c) => c.column("key").doUpdateSet({ value: String(target) }))
+    .execute();
+  return current;
+}

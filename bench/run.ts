@@ -4,7 +4,7 @@
  * bench/results/<timestamp>.json and bench/results/latest.json.
  *
  *   bun bench/run.ts [--quick] [--runtimes bun,deno,node] [--sync full|normal]
- *                    [--only floor,sitq,plainjob.drain_c8]
+ *                    [--only floor,sitq,plainjob.drain_c8,postgres,pg.sitq]
  *
  * Exits 1 if any scenario failed (a skip with a reason is not a failure).
  *
@@ -23,7 +23,7 @@ import { addFloorRatios, type Row } from "./harness/rows.ts";
 import { describeRow, runScenario } from "./harness/run_scenario.ts";
 import { findRuntime } from "./harness/runtimes.ts";
 import { FULL_SCALE, QUICK_SCALE } from "./harness/scale.ts";
-import type { Scenario } from "./harness/scenario.ts";
+import { type Scenario, selectorNames } from "./harness/scenario.ts";
 import { formatNotRun, formatTable } from "./harness/table.ts";
 import { SCENARIOS } from "./scenarios.ts";
 
@@ -34,7 +34,7 @@ const selected = SCENARIOS.filter((s) =>
   (!options.quick || s.quick !== false) &&
   (options.only.length === 0 ||
     options.only.some((o) =>
-      s.subject.startsWith(o) || `${s.subject}.${s.id}`.startsWith(o)
+      selectorNames(s).some((name) => name.startsWith(o))
     ))
 );
 const runtimes = options.runtimes.map(findRuntime);
@@ -68,13 +68,22 @@ try {
 addFloorRatios(rows);
 const mode = options.quick ? "quick" : "full";
 console.log(`\nsitq bench (${mode}, synchronous=${options.sync})\n`);
-console.log(formatTable(rows));
+const pgServer = prepared.postgres && "url" in prepared.postgres
+  ? prepared.postgres
+  : undefined;
+console.log(formatTable(rows, {
+  sqlite: `SQLite (synchronous=${options.sync})`,
+  postgres: pgServer
+    ? `PostgreSQL ${pgServer.version} (${pgServer.durability}; one private server)`
+    : "PostgreSQL",
+}));
 const notRun = formatNotRun(rows);
 if (notRun) console.log(`\nNot run:\n${notRun}`);
 
 const finishedAt = new Date();
 const seconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
 const redis = prepared.redis;
+const postgres = prepared.postgres;
 const file = writeResults(
   join(new URL(".", import.meta.url).pathname, "results"),
   startedAt,
@@ -93,6 +102,10 @@ const file = writeResults(
     runtimes,
     redis: redis &&
       ("port" in redis ? { durability: redis.durability } : redis),
+    postgres: postgres &&
+      ("url" in postgres
+        ? { version: postgres.version, durability: postgres.durability }
+        : { unavailable: postgres.unavailable }),
     rows,
   },
 );

@@ -9,10 +9,12 @@
  * @module
  */
 import {
+  GROUPS,
   type Scenario,
   type ScenarioContext,
   SECTIONS,
 } from "./harness/scenario.ts";
+import { POSTGRES_SCENARIOS } from "./scenarios_postgres.ts";
 
 const FLOOR = "floor/main.js";
 const PEER = "peers/main.js";
@@ -234,17 +236,22 @@ function peerScenarios(peer: typeof PEER_NAMES[number]): Scenario[] {
 }
 
 /**
- * Every scenario, in run order: section by section, and in each the floor,
- * then sitq, then the peers. The disk's speed drifts during a run, so each
- * comparison is measured close in time to its floor.
+ * Every scenario, in run order: the SQLite part, then the PostgreSQL part
+ * (scenarios_postgres.ts); in each, section by section, and in each section
+ * the floor, then sitq, then the peers. The disk's speed drifts during a
+ * run, so each comparison is measured close in time to its floor.
  */
 export const SCENARIOS: readonly Scenario[] = [
   ...FLOOR_SCENARIOS,
   ...SITQ_SCENARIOS,
   ...PEER_NAMES.flatMap(peerScenarios),
+  ...POSTGRES_SCENARIOS,
 ].map((scenario, index) => ({ scenario, index }))
   .sort((a, b) =>
+    GROUPS.indexOf(a.scenario.group ?? "sqlite") -
+      GROUPS.indexOf(b.scenario.group ?? "sqlite") ||
     SECTIONS.indexOf(a.scenario.section) -
-      SECTIONS.indexOf(b.scenario.section) || a.index - b.index
+      SECTIONS.indexOf(b.scenario.section) ||
+    a.index - b.index
   )
   .map(({ scenario }) => scenario);

@@ -71,7 +71,7 @@ export function runChild(
         records: parseRecords(stdout),
         exitCode,
         timedOut,
-        stderrTail: stderr.trim().split("\n").slice(-6).join("\n"),
+        stderrTail: tailWithError(stderr),
       });
     };
     child.on("error", (error) => {
@@ -80,6 +80,23 @@ export function runChild(
     });
     child.on("close", (code) => finish(code));
   });
+}
+
+/** Deno colours its error output. */
+const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+/**
+ * The last lines of stderr, led by the last error message when the stack
+ * under it has pushed that message out of the last lines.
+ */
+function tailWithError(stderr: string): string {
+  const lines = stderr.replace(ANSI_COLOR, "").trim().split("\n");
+  const tail = lines.slice(-6);
+  const message = lines.findLast((line) =>
+    /^\s*(error:|\w*Error\b)/.test(line) && !/^\s+at /.test(line)
+  );
+  if (message === undefined || tail.includes(message)) return tail.join("\n");
+  return [message, ...tail.slice(-4)].join("\n");
 }
 
 function parseRecords(stdout: string): ChildRecord[] {

@@ -1,7 +1,7 @@
 /**
  * Gets what the selected scenarios need before any runs: sitq's Node build,
- * the peers' packages, a redis-server. What cannot be had becomes a reason
- * recorded against every row it affects.
+ * the peers' packages, a redis-server, a PostgreSQL server. What cannot be
+ * had becomes a reason recorded against every row it affects.
  *
  * @module
  */
@@ -11,6 +11,11 @@ import {
   startRedis,
 } from "./redis_server.ts";
 import { ensurePeerDeps } from "./peer_deps.ts";
+import {
+  findPostgresBin,
+  type PostgresHandle,
+  startPostgres,
+} from "./postgres_server.ts";
 import type { RuntimeCommand } from "./runtimes.ts";
 import type { Scenario } from "./scenario.ts";
 import { ensureSitqBuild } from "./sitq_build.ts";
@@ -21,6 +26,12 @@ export interface Prepared {
   impossible: Map<string, string>;
   /** The redis-server for BullMQ, if a selected scenario needs one. */
   redis?: RedisHandle;
+  /**
+   * The PostgreSQL server of the PostgreSQL section, if selected. When it
+   * is unavailable, its rows are skips under `--quick` (which must stay
+   * green on a machine without PostgreSQL) and failures in a full run.
+   */
+  postgres?: PostgresHandle & { failIfUnavailable: boolean };
 }
 
 /**
@@ -36,9 +47,16 @@ export async function preparePrerequisites(
   const runsOn = (s: Scenario, runtime: string) =>
     runsOf(s).some((r) => r.name === runtime);
 
-  if (selected.some((s) => s.subject === "sitq" && runsOn(s, "node"))) {
+  if (
+    selected.some((s) =>
+      (s.subject === "sitq" || s.subject === "pg.sitq") && runsOn(s, "node")
+    )
+  ) {
     const unbuilt = ensureSitqBuild();
-    if (unbuilt) impossible.set("sitq@node", unbuilt);
+    if (unbuilt) {
+      impossible.set("sitq@node", unbuilt);
+      impossible.set("pg.sitq@node", unbuilt);
+    }
   }
 
   const peers = selected.filter((s) => s.script.startsWith("peers/"));
@@ -51,19 +69,38 @@ export async function preparePrerequisites(
     }
   }
 
-  const needsRedis = selected.some((s) =>
-    s.needs === "redis" &&
-    runsOf(s).some((r) => !impossible.has(`${s.subject}@${r.name}`))
-  );
-  if (!needsRedis) return { impossible };
-  const found = ensureRedisServer(!options.quick);
-  const redis = "unavailable" in found
-    ? found
-    : await startRedis(found.path, options.sync);
-  return { impossible, redis };
+  const needs = (service: Scenario["needs"]) =>
+    selected.some((s) =>
+      s.needs === service &&
+      runsOf(s).some((r) => !impossible.has(`${s.subject}@${r.name}`))
+    );
+  const prepared: Prepared = { impossible };
+  if (needs("redis")) {
+    const found = ensureRedisServer(!options.quick);
+    prepared.redis = "unavailable" in found
+      ? found
+      : await startRedis(found.path, options.sync);
+  }
+  if (needs("postgres")) {
+    // The server is never installed: it is part of the machine, like the
+    // runtimes. fsync and synchronous_commit are on whatever --sync says.
+    const found = findPostgresBin();
+    const server = "unavailable" in found
+      ? found
+      : await startPostgres(found.bin);
+    prepared.postgres = { ...server, failIfUnavailable: !options.quick };
+  }
+  return prepared;
 }
 
-/** Stops the redis-server if one was started. */
+/** Stops the servers that were started. */
 export async function releasePrerequisites(prepared: Prepared): Promise<void> {
-  if (prepared.redis && "stop" in prepared.redis) await prepared.redis.stop();
+  const stops: Promise<void>[] = [];
+  if (prepared.redis && "stop" in prepared.redis) {
+    stops.push(prepared.redis.stop());
+  }
+  if (prepared.postgres && "stop" in prepared.postgres) {
+    stops.push(prepared.postgres.stop());
+  }
+  await Promise.all(stops);
 }

@@ -4,10 +4,12 @@
  * @module
  */
 import type { ChildRecord } from "./child.ts";
-import type { Scenario } from "./scenario.ts";
+import { FLOOR_SUBJECT, type Group, type Scenario } from "./scenario.ts";
 
 /** One line of the results table and of the JSON file. */
 export interface Row {
+  /** The table part: "sqlite" or "postgres". */
+  group: Group;
   section: string;
   scenario: string;
   subject: string;
@@ -32,6 +34,7 @@ export interface Row {
 /** A row from a child's result or skip record. */
 export function rowFromRecord(scenario: Scenario, record: ChildRecord): Row {
   const row: Row = {
+    group: scenario.group ?? "sqlite",
     section: scenario.section,
     scenario: scenario.id,
     subject: scenario.subject,
@@ -62,6 +65,7 @@ export function rowWithout(
   reason: string,
 ): Row {
   return {
+    group: scenario.group ?? "sqlite",
     section: scenario.section,
     scenario: scenario.id,
     subject: scenario.subject,
@@ -73,18 +77,27 @@ export function rowWithout(
 
 /**
  * Fills `ratio_to_floor` in place: each row's rate over the rate of its
- * floor scenario on the same runtime, measured in this run.
+ * floor scenario on the same runtime, in the same group (the SQLite floor
+ * for SQLite rows, the PostgreSQL floor for PostgreSQL rows), measured in
+ * this run.
  */
 export function addFloorRatios(rows: Row[]): void {
+  const key = (subject: string, scenario: string, runtime: string) =>
+    `${subject}/${scenario}@${runtime}`;
   const floorRate = new Map<string, number>();
   for (const row of rows) {
-    if (row.subject === "floor" && row.per_second) {
-      floorRate.set(`${row.scenario}@${row.runtime}`, row.per_second);
+    if (row.subject === FLOOR_SUBJECT[row.group] && row.per_second) {
+      floorRate.set(
+        key(row.subject, row.scenario, row.runtime),
+        row.per_second,
+      );
     }
   }
   for (const row of rows) {
     if (!row.floor || !row.per_second) continue;
-    const base = floorRate.get(`${row.floor}@${row.runtime}`);
+    const base = floorRate.get(
+      key(FLOOR_SUBJECT[row.group], row.floor, row.runtime),
+    );
     if (base) {
       row.ratio_to_floor = Math.round((row.per_second / base) * 100) / 100;
     }

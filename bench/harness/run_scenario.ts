@@ -39,8 +39,19 @@ export async function runScenario(
     }
     ctx.redisPort = redis.port;
   }
+  if (scenario.needs === "postgres") {
+    const postgres = prepared.postgres;
+    if (!postgres || "unavailable" in postgres) {
+      const reason = postgres?.unavailable ??
+        "no PostgreSQL server was started";
+      if (!postgres?.failIfUnavailable) return skip(reason);
+      return [rowWithout(scenario, runtime.name, "failed", reason)];
+    }
+    ctx.pgUrl = postgres.url;
+  }
   const args = [...runtime.prefix, scenario.script, ...scenario.args(ctx)];
   if (ctx.redisPort) args.push("--redis-port", `${ctx.redisPort}`);
+  if (ctx.pgUrl) args.push("--pg-url", ctx.pgUrl);
   const outcome = await runChild(runtime.command, args, {
     cwd: BENCH_DIR,
     timeoutMs: settings.scale.childTimeoutMs,

@@ -12,14 +12,18 @@ export interface ScenarioContext {
   sync: "full" | "normal";
   /** Set when a redis-server is running for scenarios that need it. */
   redisPort?: number;
+  /** The bench's PostgreSQL server, for scenarios that need it. */
+  pgUrl?: string;
 }
 
 /** One measurement to run on every selected runtime. */
 export interface Scenario {
   /** The workload, shared by every subject doing it, e.g. "drain_c8". */
   id: string;
-  /** Who does it: "floor", "sitq", or a peer's name. */
+  /** Who does it: "floor", "sitq", or a peer's name ("pg.floor", "pg.sitq" in the PostgreSQL section). */
   subject: string;
+  /** The table part: SQLite (default) or the PostgreSQL section. */
+  group?: Group;
   /** Table section: rows of one section are printed together. */
   section: Section;
   /** The child script, relative to bench/. */
@@ -29,12 +33,23 @@ export interface Scenario {
   /** The floor scenario id this one's rate is divided by, if any. */
   floor?: string;
   /** An external service the scenario needs. */
-  needs?: "redis";
+  needs?: "redis" | "postgres";
   /** Whether `--quick` runs it (default: yes). */
   quick?: boolean;
   /** Only these runtimes (default: every selected one), e.g. for costly scenarios. */
   runtimes?: readonly string[];
 }
+
+/** The table's parts, in print order: SQLite, then PostgreSQL. */
+export const GROUPS = ["sqlite", "postgres"] as const;
+/** One of {@link GROUPS}. */
+export type Group = typeof GROUPS[number];
+
+/** The subject whose rows are a group's floor (the `x floor` divisor). */
+export const FLOOR_SUBJECT: Record<Group, string> = {
+  sqlite: "floor",
+  postgres: "pg.floor",
+};
 
 /** The table's sections, in print order. */
 export const SECTIONS = [
@@ -47,3 +62,15 @@ export const SECTIONS = [
 ] as const;
 /** One of {@link SECTIONS}. */
 export type Section = typeof SECTIONS[number];
+
+/**
+ * The names `--only` matches by prefix: the subject and `subject.id`, and
+ * in the PostgreSQL section also `postgres` and `pg.<subject>.<id>`, so
+ * `--only postgres` or `--only pg.` selects the whole section and
+ * `--only pg.pg-boss` one of its peers.
+ */
+export function selectorNames(s: Scenario): string[] {
+  const names = [s.subject, `${s.subject}.${s.id}`];
+  if (s.group === "postgres") names.push("postgres", `pg.${s.subject}.${s.id}`);
+  return names;
+}

@@ -19,8 +19,13 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export function ensureSitqBuild(): string | undefined {
   const entry = join(ROOT, "dist", "mod.js");
   const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
+  // The entry points (mod.ts, backend.ts, postgres.ts) and everything
+  // they import.
+  const entries = ["mod.ts", "backend.ts", "postgres.ts"]
+    .map((file) => join(ROOT, file))
+    .filter((file) => existsSync(file));
   const newest = Math.max(
-    statSync(join(ROOT, "mod.ts")).mtimeMs,
+    ...entries.map((file) => statSync(file).mtimeMs),
     newestIn(join(ROOT, "lib")),
   );
   if (built >= newest) return undefined;

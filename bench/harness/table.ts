@@ -5,7 +5,7 @@
  * @module
  */
 import type { Row } from "./rows.ts";
-import { SECTIONS } from "./scenario.ts";
+import { type Group, GROUPS, SECTIONS } from "./scenario.ts";
 
 const COLUMNS: { title: string; cell: (r: Row) => string; right?: boolean }[] =
   [
@@ -24,8 +24,15 @@ const COLUMNS: { title: string; cell: (r: Row) => string; right?: boolean }[] =
     },
   ];
 
-/** The table of successful rows, section by section, as text. */
-export function formatTable(rows: Row[]): string {
+/**
+ * The table of successful rows as text: group by group (SQLite, then
+ * PostgreSQL, each under its heading when there is more than one group),
+ * section by section.
+ */
+export function formatTable(
+  rows: Row[],
+  headings: Partial<Record<Group, string>> = {},
+): string {
   const ok = rows.filter((r) => r.status === "ok");
   const cells = ok.map((r) => COLUMNS.map((c) => c.cell(r)));
   const widths = COLUMNS.map((c, i) =>
@@ -35,11 +42,19 @@ export function formatTable(rows: Row[]): string {
     COLUMNS[i]!.right ? value.padStart(widths[i]!) : value.padEnd(widths[i]!);
   const line = (values: string[]) => values.map(pad).join("  ").trimEnd();
   const out = [line(COLUMNS.map((c) => c.title))];
-  for (const section of SECTIONS) {
-    const inSection = ok.filter((r) => r.section === section);
-    if (inSection.length === 0) continue;
-    out.push("", `-- ${section}`);
-    for (const r of inSection) out.push(line(COLUMNS.map((c) => c.cell(r))));
+  const groups = GROUPS.filter((g) => ok.some((r) => r.group === g));
+  for (const group of groups) {
+    if (groups.length > 1 || group !== "sqlite") {
+      out.push("", `== ${headings[group] ?? group}`);
+    }
+    for (const section of SECTIONS) {
+      const inSection = ok.filter((r) =>
+        r.group === group && r.section === section
+      );
+      if (inSection.length === 0) continue;
+      out.push("", `-- ${section}`);
+      for (const r of inSection) out.push(line(COLUMNS.map((c) => c.cell(r))));
+    }
   }
   return out.join("\n");
 }

@@ -5,12 +5,15 @@
  *   bun bench/peers/main.js --peer plainjob --workload drain --concurrency 8
  *
  * Workloads: enqueue_one, enqueue_bulk, drain. Flags: --n, --sync,
- * --concurrency and --max-seconds (drain), --redis-port (BullMQ).
+ * --concurrency and --max-seconds (drain), --redis-port (BullMQ), --pg-url
+ * (pg-boss, graphile-worker: the server; each run creates and drops a
+ * database of its own there).
  *
  * @module
  */
 import process from "node:process";
 import { intArg, parseChildArgs } from "../common/child_args.js";
+import { withPgDatabase } from "../common/pg_database.js";
 import { reportResult, reportSkip } from "../common/report.js";
 import { runtimeName } from "../common/runtime.js";
 import { latencySummary } from "../common/stats.js";
@@ -40,11 +43,22 @@ const WORKLOADS = {
 const run = WORKLOADS[workload];
 if (!run) throw new Error(`unknown --workload ${workload}`);
 
-await withTempDir(async (dir) => {
+// PostgreSQL peers get a database of their own on the bench's server.
+const pgServer = args["pg-url"];
+const withStore = (
+  /** @type {(ctx: { dir: string, pgUrl?: string }) => Promise<void>} */ fn,
+) =>
+  withTempDir((dir) =>
+    pgServer
+      ? withPgDatabase(pgServer, (pgUrl) => fn({ dir, pgUrl }))
+      : fn({ dir })
+  );
+
+await withStore(async ({ dir, pgUrl }) => {
   /** @type {import("./peer.js").PeerSession} */
   let session;
   try {
-    session = await adapter.open({ dir, sync, redisPort });
+    session = await adapter.open({ dir, sync, redisPort, pgUrl });
   } catch (error) {
     // `fatal` tells the orchestrator that no other workload of this peer
     // can run on this runtime either, so it need not spawn them.

@@ -10,6 +10,7 @@
  * @property {string} dir        an empty scratch directory for database files
  * @property {string} sync       the bench's durability level: "full" or "normal"
  * @property {number} [redisPort] where the bench's redis-server listens
+ * @property {string} [pgUrl]    a fresh, empty database on the bench's PostgreSQL server
  */
 
 /**

@@ -9,6 +9,10 @@
  * (--samples), idle_cpu (--seconds), deep_queue (--rows, --n), long_drain
  * (--rows).
  *
+ * With `--pg-url URL` (the bench's PostgreSQL server) the queue uses
+ * sitq's PostgresBackend in a fresh database there, and reports as
+ * `pg.sitq`.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -17,7 +21,8 @@ import { intArg, parseChildArgs } from "../common/child_args.js";
 import { cpuPerOp, reportResult, reportSkip } from "../common/report.js";
 import { latencySummary } from "../common/stats.js";
 import { withTempDir } from "../common/temp_dir.js";
-import { loadSitq, openQueue } from "./load_sitq.js";
+import { withPgDatabase } from "../common/pg_database.js";
+import { loadSitq, loadSitqPostgres, openQueue } from "./load_sitq.js";
 import { drainInProcesses, latencyCrossProcess } from "./processes.js";
 import {
   deepQueue,
@@ -38,14 +43,15 @@ const samples = intArg(args, "samples", 200);
 const sync = args.sync ?? "full";
 const scenario = args.scenario ?? workload;
 
-/** @type {Record<string, (o: any, db: { path: string, sync: string }) => Promise<import("./workloads.js").SitqTimed>>} */
+/** @type {Record<string, (o: any, store: import("./load_sitq.js").Store) => Promise<import("./workloads.js").SitqTimed>>} */
 const WORKLOADS = {
   enqueue_one: (o) => enqueueOne(o, n),
   enqueue_bulk: (o) => enqueueBulk(o, n),
   drain: (o) => drain(o, n, concurrency),
-  drain_procs: (o, db) => drainInProcesses(o, db, n, processes, concurrency),
+  drain_procs: (o, store) =>
+    drainInProcesses(o, store, n, processes, concurrency),
   latency_in: (o) => latencyInProcess(o, samples),
-  latency_cross: (o, db) => latencyCrossProcess(o, db, samples),
+  latency_cross: (o, store) => latencyCrossProcess(o, store, samples),
   idle_cpu: (o) => idleCpu(o, intArg(args, "seconds", 5)),
   deep_queue: (o) => deepQueue(o, intArg(args, "rows", 1_000_000), n),
   long_drain: (o) => longDrain(o, intArg(args, "rows", 1_000_000)),
@@ -53,25 +59,42 @@ const WORKLOADS = {
 const run = WORKLOADS[workload];
 if (!run) throw new Error(`unknown --workload ${workload}`);
 
+// With --pg-url the queue lives in a fresh database on the bench's
+// PostgreSQL server and the rows are the PostgreSQL section's.
+const pgServer = args["pg-url"];
+const subject = pgServer ? "pg.sitq" : "sitq";
+
 let sitq;
+let postgres = null;
 try {
   sitq = await loadSitq();
+  if (pgServer) postgres = await loadSitqPostgres();
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  reportSkip(scenario, "sitq", `cannot load sitq: ${message.split("\n")[0]}`, {
-    fatal: true,
-  });
+  // sitq/postgres ships with sitq: failing to load it is a bug to report,
+  // not a runtime that cannot run it.
+  if (pgServer) throw error;
+  reportSkip(
+    scenario,
+    subject,
+    `cannot load sitq${pgServer ? "/postgres" : ""}: ${message.split("\n")[0]}`,
+    { fatal: true },
+  );
   process.exit(0);
 }
 
-await withTempDir(async (dir) => {
-  const path = join(dir, "sitq.db");
-  const opened = openQueue(sitq, path, sync);
+/**
+ * Runs the workload on `store` and reports it.
+ *
+ * @param {import("./load_sitq.js").Store} store
+ */
+async function measure(store) {
+  const opened = openQueue(sitq, store, postgres);
   try {
-    const timed = await run(opened, { path, sync });
+    const timed = await run(opened, store);
     reportResult({
       scenario,
-      subject: "sitq",
+      subject,
       ops: timed.ops,
       seconds: timed.seconds,
       cpu_us_per_op: cpuPerOp(timed),
@@ -79,13 +102,21 @@ await withTempDir(async (dir) => {
       note: timed.note,
       rate: timed.rate,
       extra: {
-        driver: opened.backend.driverName,
-        synchronous: sync,
+        driver: opened.backend.driverName ?? (pgServer ? "pg" : undefined),
+        ...(pgServer ? { backend: "postgres" } : { synchronous: sync }),
         ...timed.extra,
       },
     });
   } finally {
     await opened.queue.close();
   }
-});
+}
+
+if (pgServer) {
+  await withPgDatabase(pgServer, (url) => measure({ kind: "postgres", url }));
+} else {
+  await withTempDir((dir) =>
+    measure({ kind: "sqlite", path: join(dir, "sitq.db"), sync })
+  );
+}
 process.exit(0);

@@ -10,31 +10,29 @@ import {
   waitForLine,
 } from "../common/spawn_runtime.js";
 import { nowMs } from "../common/stats.js";
+import { storeArgs } from "./load_sitq.js";
 import { sampleLatency } from "./workloads.js";
 
 const WORKER_SCRIPT = new URL("./worker_process.js", import.meta.url);
 
 /**
- * Runs `fn` while `count` worker processes work on the database at `path`.
+ * Runs `fn` while `count` worker processes work on the queue in `store`.
  *
  * @template T
- * @param {{ path: string, sync: string }} db
+ * @param {import("./load_sitq.js").Store} store
  * @param {number} count
  * @param {number} concurrency per process
  * @param {() => Promise<T>} fn
  * @returns {Promise<T>}
  */
-async function withWorkerProcesses(db, count, concurrency, fn) {
+async function withWorkerProcesses(store, count, concurrency, fn) {
   const children = Array.from(
     { length: count },
     () =>
       spawnSameRuntime(WORKER_SCRIPT, [
-        "--db",
-        db.path,
+        ...storeArgs(store),
         "--concurrency",
         `${concurrency}`,
-        "--sync",
-        db.sync,
       ]),
   );
   try {
@@ -51,20 +49,31 @@ async function withWorkerProcesses(db, count, concurrency, fn) {
  * them all completed.
  *
  * @param {{ queue: any, tasks: { noop: any } }} o
- * @param {{ path: string, sync: string }} db
+ * @param {import("./load_sitq.js").Store} store
  * @param {number} n
  * @param {number} processes
  * @param {number} concurrency
  */
-export async function drainInProcesses(o, db, n, processes, concurrency) {
-  // Migrate before the workers open the file, so they do not race to.
+export async function drainInProcesses(o, store, n, processes, concurrency) {
+  // Migrate before the workers open the store, so they do not race to.
   await o.queue.backend.open();
-  return await withWorkerProcesses(db, processes, concurrency, async () => {
+  return await withWorkerProcesses(store, processes, concurrency, async () => {
     await o.queue.enqueueMany(
       o.tasks.noop,
       Array.from({ length: n }, (_, i) => [i]),
     );
     const start = nowMs();
+    // Every task must be in the store once enqueueMany has returned: fail
+    // now, with the counts, rather than wait for the child timeout.
+    const enqueued = await o.queue.stats();
+    const total = Object.values(enqueued).reduce((a, b) => a + b, 0);
+    if (total !== n) {
+      throw new Error(
+        `enqueueMany(${n}) returned, but stats() says ${
+          JSON.stringify(enqueued)
+        }`,
+      );
+    }
     for (;;) {
       const stats = await o.queue.stats();
       if (stats.completed === n) break;
@@ -83,13 +92,13 @@ export async function drainInProcesses(o, db, n, processes, concurrency) {
  * Pickup latency with the worker in another process (concurrency 1).
  *
  * @param {{ queue: any, tasks: { stamp: any } }} o
- * @param {{ path: string, sync: string }} db
+ * @param {import("./load_sitq.js").Store} store
  * @param {number} samples
  */
-export async function latencyCrossProcess(o, db, samples) {
+export async function latencyCrossProcess(o, store, samples) {
   await o.queue.backend.open();
   return await withWorkerProcesses(
-    db,
+    store,
     1,
     1,
     () => sampleLatency(o.queue, o.tasks, samples),

@@ -3,18 +3,25 @@
  * "ready" once its worker runs, then works until SIGTERM and stops
  * gracefully.
  *
- *   <runtime> bench/sitq/worker_process.js --db PATH --concurrency 8 --sync full
+ *   <runtime> bench/sitq/worker_process.js --db PATH --sync full --concurrency 8
+ *   <runtime> bench/sitq/worker_process.js --pg-url URL --concurrency 8
  *
  * @module
  */
 import process from "node:process";
 import { intArg, parseChildArgs } from "../common/child_args.js";
-import { loadSitq, openQueue } from "./load_sitq.js";
+import {
+  loadSitq,
+  loadSitqPostgres,
+  openQueue,
+  storeFromArgs,
+} from "./load_sitq.js";
 
 const args = parseChildArgs();
-if (!args.db) throw new Error("--db is required");
+const store = storeFromArgs(args);
 const sitq = await loadSitq();
-const { queue } = openQueue(sitq, args.db, args.sync ?? "full");
+const postgres = store.kind === "postgres" ? await loadSitqPostgres() : null;
+const { queue } = openQueue(sitq, store, postgres);
 const worker = queue.worker({ concurrency: intArg(args, "concurrency", 8) });
 await worker.start();
 console.log("ready");

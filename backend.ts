@@ -40,6 +40,28 @@
  *   only claim-only transactions, lease renewals and progress may skip the
  *   sync that makes a commit survive power loss, since losing one only makes
  *   a task claimable again.
+ * - *Unique keys.* A row with a `uniqueKey` creates a task only while no
+ *   task of its name holds that key: a waiting, queued or running task, or
+ *   a completed one within its `uniqueFor` window (measured against the
+ *   row's `createdAt`). Otherwise it keeps the holder, rewrites a waiting
+ *   or queued holder's run (`onDuplicate: "replace"`, attempts and last
+ *   error reset), or rejects the whole batch with `DuplicateKeyError`
+ *   (`"error"`); the id returned for the row (or its `InsertOutcome`,
+ *   with `outcomes: true`) is the holder's. This must hold across
+ *   connections and processes by the store's own means (sitq's SQL
+ *   backends: a partial unique index), never by reading first and
+ *   inserting after. Rows of one batch apply in order. `requeue` does not
+ *   give a task back a key another task holds (`heldBy`).
+ * - *Dependencies.* `insertGraph` stores tasks and the edges between them
+ *   in one transaction, refusing a cycle, a self-dependency or an unknown
+ *   parent id with `WorkflowError` and nothing written. A task with an
+ *   unmet edge is `waiting`; it becomes `queued` in the transaction that
+ *   settles its last parent (completed, or failed or cancelled on an edge
+ *   that runs anyway), exactly once, also when parents settle concurrently
+ *   on several connections. A parent that fails for good (a settlement, a
+ *   lost lease) or is cancelled cancels its waiting children on other
+ *   edges, transitively, recording itself (`cancelled_by`) and the reason
+ *   (`error`); `requeue` of it brings them back as `waiting`.
  * - *Changes.* `subscribe` delivers, synchronously after each commit made
  *   through this backend object, `enqueued` (after an insert, a requeue or a
  *   recovery, with the earliest run time) and `settled` (after settlements,

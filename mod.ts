@@ -36,7 +36,21 @@ export type {
 } from "./lib/queue/options.ts";
 export type { WaitOptions } from "./lib/queue/result_watcher.ts";
 export type { TaskPage } from "./lib/queue/results.ts";
+export type {
+  EnqueueManyOptions,
+  UniqueEnqueueResult,
+} from "./lib/queue/unique.ts";
+export type { OnDuplicate } from "./lib/core/unique_keys.ts";
 export type { TransactionalQueue } from "./lib/queue/in_transaction.ts";
+export { Workflow } from "./lib/queue/workflow.ts";
+export type {
+  Dependency,
+  EnqueuedWorkflow,
+  StepOptions,
+  WorkflowStep,
+} from "./lib/queue/workflow.ts";
+export { WorkflowError } from "./lib/core/workflow.ts";
+export type { WorkflowErrorReason } from "./lib/core/workflow.ts";
 export type { DatabaseTransaction } from "./lib/core/transaction.ts";
 export { Worker } from "./lib/worker/worker.ts";
 export type {
@@ -49,7 +63,23 @@ export type {
   WorkerRunOptions,
   WorkerStats,
 } from "./lib/worker/types.ts";
+export { threadModule } from "./lib/worker/threads/thread_handler.ts";
 export type {
+  HandlerArgs,
+  HandlerExportName,
+  HandlerResult,
+  ThreadHandler,
+  ThreadHandlerSource,
+  ThreadModule,
+} from "./lib/worker/threads/thread_handler.ts";
+export type {
+  ThreadPoolOptions,
+  ThreadResourceLimits,
+} from "./lib/worker/threads/options.ts";
+export { ThreadError } from "./lib/worker/threads/thread_error.ts";
+export type { ThreadErrorCode } from "./lib/worker/threads/thread_error.ts";
+export type {
+  ParentResult,
   RunOptions,
   Task,
   TaskContext,
@@ -64,6 +94,7 @@ export type { Serializer } from "./lib/core/serializer.ts";
 export {
   DatabaseError,
   DeclarationConflictError,
+  DuplicateKeyError,
   DuplicateTaskError,
   InterruptedError,
   InvalidStateError,

@@ -15,6 +15,8 @@ import {
   SECTIONS,
 } from "./harness/scenario.ts";
 import { POSTGRES_SCENARIOS } from "./scenarios_postgres.ts";
+import { THREAD_SCENARIOS } from "./scenarios_threads.ts";
+import { WORKFLOW_SCENARIOS } from "./scenarios_workflows.ts";
 
 const FLOOR = "floor/main.js";
 const PEER = "peers/main.js";
@@ -245,6 +247,8 @@ export const SCENARIOS: readonly Scenario[] = [
   ...FLOOR_SCENARIOS,
   ...SITQ_SCENARIOS,
   ...PEER_NAMES.flatMap(peerScenarios),
+  ...THREAD_SCENARIOS,
+  ...WORKFLOW_SCENARIOS,
   ...POSTGRES_SCENARIOS,
 ].map((scenario, index) => ({ scenario, index }))
   .sort((a, b) =>

@@ -86,8 +86,36 @@ test("specialised_workers.ts: each task name runs on its worker", async () => {
   expect(stdout).toContain("every task ran on the worker specialised for it");
   expect(stdout).toContain("report: still queued, since no worker handles it");
   expect(stdout).toContain(
-    'Final stats: {"queued":1,"running":0,"completed":12,"failed":0,"cancelled":0}',
+    'Final stats: {"waiting":0,"queued":1,"running":0,"completed":12,"failed":0,"cancelled":0}',
   );
+});
+
+describe("workflow.ts: GigQ's workflow guide, ported", () => {
+  const check = (stdout: string) => {
+    expect(stdout).toContain("Submitted 3 jobs");
+    expect(stdout).toContain('analyze -> {"analysis":"Processed 1000 rows"}');
+    expect(stdout).toContain('combine -> {"totalChunks":5}');
+    expect(stdout).toContain(
+      'generate_report -> {"report":"done","from":["download","split_data"]}',
+    );
+    expect(stdout.match(/ {2}process_chunk: completed/g)).toHaveLength(5);
+    expect(stdout).toContain('cleanup -> "cleaned up after a failed fetch"');
+    expect(stdout).toContain("publish: cancelled (PARENT_FAILED)");
+    expect(stdout).toContain('after requeue: publish -> {"prices":42}');
+    expect(stdout).toContain(
+      'Final stats: {"waiting":0,"queued":0,"running":0,"completed":16,"failed":0,"cancelled":0}',
+    );
+    expect(stdout).toContain("=== Example completed ===");
+  };
+  const main = example("workflow.ts");
+
+  test("on bun", async () => {
+    check(await runExample([BIN.bun, main]));
+  });
+
+  test("on deno", async () => {
+    check(await runExample([BIN.deno, "run", "-A", main]));
+  });
 });
 
 test("graceful_shutdown.ts --self-test: SIGINT finishes one task and requeues another", async () => {
@@ -150,5 +178,26 @@ describe("declared_tasks/producer.ts: a producer without handler code and its wo
     const stdout = await runExample([BIN.deno, "run", "-A", producer]);
     check(stdout);
     expect(stdout).toMatch(/\[producer\] worker exited with (0|SIGTERM)\n/);
+  });
+});
+
+describe("cpu_threads/main.ts: CPU-bound tasks run in parallel threads, and a runaway one is stopped at its timeout", () => {
+  const check = (stdout: string) => {
+    expect(stdout).toContain("task 1: 148933 primes below 2,000,000");
+    expect(stdout).toContain("task 2: 148933 primes below 2,000,000");
+    expect(stdout).toContain("they ran at the same time: yes");
+    expect(stdout).toContain(
+      "attempt 1: timed_out (TASK_TIMEOUT)\nattempt 2: completed\nresult: completed, finished on attempt 2",
+    );
+    expect(stdout).toContain("=== Example completed ===");
+  };
+  const main = example("cpu_threads/main.ts");
+
+  test("on bun", async () => {
+    check(await runExample([BIN.bun, main]));
+  });
+
+  test("on deno", async () => {
+    check(await runExample([BIN.deno, "run", "-A", main]));
   });
 });

@@ -97,6 +97,7 @@ export function newQueue(
 
 /** `queue.stats()` of a queue holding no tasks at all. */
 export const EMPTY_STATS: QueueStats = {
+  waiting: 0,
   queued: 0,
   running: 0,
   completed: 0,

@@ -42,7 +42,10 @@ test.each(BLOCKS.map((block) => [block.line, block] as const))(
   "README.md block at line %d type-checks and runs",
   async (line, block) => {
     mkdirSync(BLOCK_DIR, { recursive: true });
-    const file = join(BLOCK_DIR, `line_${line}.ts`);
+    // A block that starts `// <name>.ts: ...` is written under that name,
+    // so that a later block can import it (a thread task's module).
+    const named = /^\/\/ ([\w-]+\.ts):/.exec(block.code)?.[1];
+    const file = join(BLOCK_DIR, named ?? `line_${line}.ts`);
     writeFileSync(file, block.code + "\n");
     // The PostgreSQL blocks read DATABASE_URL: the test server's.
     const env: Record<string, string> = {};

@@ -10,6 +10,7 @@ import { openSqlite } from "../lib/drivers/open_sqlite.ts";
 import type { ClaimLocking } from "../lib/storage/dialect.ts";
 import { ClaimTasks } from "../lib/storage/queries/claim_tasks.ts";
 import type { SitqSchema } from "../lib/storage/schema.ts";
+import { runProgram } from "../lib/storage/write_program.ts";
 import { SqlBackend } from "../lib/storage/sql_backend.ts";
 import { migrate } from "../lib/storage/sqlite/migrations.ts";
 import { SqliteDialect } from "../lib/storage/sqlite/sqlite_dialect.ts";
@@ -40,7 +41,10 @@ async function loggedDatabase(sqls: string[]): Promise<Kysely<SitqSchema>> {
 }
 
 function claimIn(db: Kysely<SitqSchema>, locking: ClaimLocking) {
-  return new ClaimTasks(db, locking).run(db, claimRequest({ names: ["t"] }));
+  return runProgram(
+    new ClaimTasks(db, locking).run(claimRequest({ names: ["t"] })),
+    db,
+  );
 }
 
 describe("claimLocking", () => {

@@ -420,7 +420,14 @@ describe("Writes that SQLite rolls back itself (issue 7.3)", () => {
         error.message = "(checked)";
       }
       expect(results).toEqual(forEveryRuntime({
-        stats: { queued: 1, running: 0, completed: 0, failed: 0, cancelled: 0 },
+        stats: {
+          waiting: 0,
+          queued: 1,
+          running: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+        },
         args: [1],
         enqueueError: {
           name: "DatabaseError",
@@ -467,6 +474,7 @@ describe("Writes that SQLite rolls back itself (issue 7.3)", () => {
         attempts: 1,
       })),
       final: {
+        waiting: 0,
         queued: 0,
         running: 0,
         completed: committed + 4,

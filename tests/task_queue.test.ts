@@ -990,12 +990,12 @@ describe("TaskQueue.listTasks()", () => {
 });
 
 describe("TaskQueue.stats()", () => {
-  test("TaskQueue.stats() reports all five statuses with zeros on an empty queue", async () => {
+  test("TaskQueue.stats() reports all six statuses with zeros on an empty queue", async () => {
     const queue = newQueue();
     const stats = await queue.stats();
     expect(stats).toEqual(EMPTY_STATS);
     expect(Object.keys(stats).sort()).toEqual(
-      ["cancelled", "completed", "failed", "queued", "running"],
+      ["cancelled", "completed", "failed", "queued", "running", "waiting"],
     );
   });
 
@@ -1019,6 +1019,7 @@ describe("TaskQueue.stats()", () => {
     const slowWorker = queue.worker({ tasks: [slow.task] });
     await whileHeldRunning(queue, slowWorker, slow, slowId, async () => {
       expect(await queue.stats()).toEqual({
+        waiting: 0,
         queued: 2,
         running: 1,
         completed: 1,
@@ -1235,6 +1236,7 @@ describe("TaskQueue.prune()", () => {
     expect(historyRows(path, [oldDone])).toBe(0);
     expect(historyRows(path, [oldFailed, newDone])).toBe(2);
     expect(await queue.stats()).toEqual({
+      waiting: 0,
       queued: 1,
       running: 0,
       completed: 1,

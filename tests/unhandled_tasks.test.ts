@@ -148,6 +148,7 @@ describe("due work no running worker handles is reported", () => {
 
     const byName = await consumer.statsByName();
     expect(byName.get("resise")).toEqual({
+      waiting: 0,
       queued: 2,
       running: 0,
       completed: 0,
@@ -215,6 +216,7 @@ describe("statsByName()", () => {
     const stats = await queue.statsByName();
     expect([...stats.keys()]).toEqual(["__proto__", "a", "b"]);
     expect(stats.get("a")).toEqual({
+      waiting: 0,
       queued: 0,
       running: 0,
       completed: 0,

@@ -276,6 +276,7 @@ describe("Failures mixed with successes", () => {
       active: 0,
     });
     expect(await queue.stats()).toEqual({
+      waiting: 0,
       queued: 0,
       running: 0,
       completed: 20,

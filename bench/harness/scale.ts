@@ -29,6 +29,10 @@ export interface Scale {
   deepRows: number;
   /** sitq long run: tasks enqueued and then all drained, for memory over time. */
   longDrainRows: number;
+  /** Worker threads: CPU-bound tasks (~50 ms each) per subject. */
+  cpuTasks: number;
+  /** Worker threads: no-op tasks, for the pool's cost per task. */
+  threadNoops: number;
   /** A child process taking longer than this is killed and reported. */
   childTimeoutMs: number;
 }
@@ -46,6 +50,8 @@ export const FULL_SCALE: Scale = {
   idleSeconds: 5,
   deepRows: 1_000_000,
   longDrainRows: 1_000_000,
+  cpuTasks: 40,
+  threadNoops: 5_000,
   childTimeoutMs: 240_000,
 };
 
@@ -62,5 +68,7 @@ export const QUICK_SCALE: Scale = {
   idleSeconds: 1,
   deepRows: 20_000,
   longDrainRows: 5_000,
+  cpuTasks: 4,
+  threadNoops: 100,
   childTimeoutMs: 60_000,
 };

@@ -59,6 +59,8 @@ export const SECTIONS = [
   "workers in other processes",
   "latency",
   "resources",
+  "CPU-bound tasks (worker threads)",
+  "workflows (fan-out and fan-in)",
 ] as const;
 /** One of {@link SECTIONS}. */
 export type Section = typeof SECTIONS[number];

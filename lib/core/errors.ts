@@ -13,6 +13,8 @@ export type SitqErrorCode =
   | "UNKNOWN_TASK"
   | "DUPLICATE_TASK"
   | "DECLARATION_CONFLICT"
+  | "DUPLICATE_KEY"
+  | "INVALID_WORKFLOW"
   | "TASK_NOT_FOUND"
   | "INVALID_STATE"
   | "SERIALIZATION"
@@ -21,6 +23,9 @@ export type SitqErrorCode =
   | "PERMANENT"
   | "INTERRUPTED"
   | "LEASE_LOST"
+  | "THREAD_OUT_OF_MEMORY"
+  | "THREAD_CRASHED"
+  | "THREAD_START_FAILED"
   | DatabaseErrorCode;
 
 /**
@@ -230,6 +235,73 @@ export class DeclarationConflictError extends SitqError {
   constructor(taskName: string, message: string) {
     super("DECLARATION_CONFLICT", message);
     this.taskName = taskName;
+  }
+}
+
+/**
+ * A run's unique key is held by another task of its name, and the run said
+ * `onDuplicate: "error"`; or a requeue would give a second task the key of
+ * a task that holds it. Nothing was written: in a bulk enqueue, none of the
+ * batch.
+ *
+ * @example Refuse a second welcome email while one is pending
+ * ```ts
+ * import { DuplicateKeyError, SQLiteBackend, TaskQueue } from "sitq";
+ *
+ * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+ * const welcome = queue.task("welcome", (userId: number) => userId);
+ * const once = welcome.with({ uniqueKey: "user:42", onDuplicate: "error" });
+ * const first = await queue.enqueue(once, 42);
+ * try {
+ *   await queue.enqueue(once, 42);
+ * } catch (error) {
+ *   if (error instanceof DuplicateKeyError) {
+ *     console.log(error.code, error.key, error.holderId === first); // "DUPLICATE_KEY" "user:42" true
+ *   }
+ * }
+ * await queue.close();
+ * ```
+ */
+export class DuplicateKeyError extends SitqError {
+  /** The task name the key belongs to (keys are unique per name). */
+  readonly taskName: string;
+  /** The key that is held. */
+  readonly key: string;
+  /**
+   * The id of the task that holds the key; undefined when the holder is an
+   * earlier run of the same bulk enqueue (which was not written either).
+   */
+  readonly holderId: number | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskName The task name the key belongs to.
+   * @param key The key that is held.
+   * @param holderId The holder's id, or undefined for an earlier run of
+   * the same batch.
+   * @param message What was attempted; by default, an enqueue.
+   */
+  constructor(
+    taskName: string,
+    key: string,
+    holderId: number | undefined,
+    message?: string,
+  ) {
+    super(
+      "DUPLICATE_KEY",
+      message ??
+        (holderId === undefined
+          ? `Cannot enqueue task "${taskName}" with unique key ${
+            JSON.stringify(key)
+          }: an earlier run of the same batch has that key and onDuplicate is "error", so nothing of the batch was written`
+          : `Cannot enqueue task "${taskName}" with unique key ${
+            JSON.stringify(key)
+          }: task ${holderId} holds it and onDuplicate is "error" (wait for it with queue.waitForResult(${holderId}), or enqueue with onDuplicate "keep" or "replace")`),
+    );
+    this.taskName = taskName;
+    this.key = key;
+    this.holderId = holderId;
   }
 }
 

@@ -16,10 +16,11 @@ import type { FinalStatus, TaskStatus } from "./types.ts";
  * ```ts
  * import { TASK_STATUSES } from "sitq";
  *
- * console.log(TASK_STATUSES.join(", ")); // "queued, running, completed, failed, cancelled"
+ * console.log(TASK_STATUSES.join(", ")); // "waiting, queued, running, completed, failed, cancelled"
  * ```
  */
 export const TASK_STATUSES = [
+  "waiting",
   "queued",
   "running",
   "completed",
@@ -43,13 +44,15 @@ export const FINAL_STATUSES: readonly FinalStatus[] = Object.freeze(
 );
 
 /**
- * Statuses of a task that may still run: queued or running. With
+ * Statuses of a task that may still run: waiting (for the tasks it depends
+ * on), queued or running. With
  * {@linkcode FINAL_STATUSES} they cover every status exactly once (checked by
  * the compiler as for the final ones).
  */
 export const LIVE_STATUSES: readonly TaskStatus[] = Object.freeze(
   Object.keys(
     {
+      waiting: true,
       queued: true,
       running: true,
     } satisfies Record<Exclude<TaskStatus, FinalStatus>, true>,

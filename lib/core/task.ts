@@ -5,7 +5,13 @@
  */
 import type { TaskDeclaration } from "./declaration.ts";
 import { type Backoff, validateBackoff } from "./retry_policy.ts";
-import type { TaskId } from "./types.ts";
+import type { FinalTaskResult, TaskId } from "./types.ts";
+import {
+  checkOnDuplicate,
+  checkUniqueFor,
+  checkUniqueKey,
+  type OnDuplicate,
+} from "./unique_keys.ts";
 import {
   checkDate,
   checkDuration,
@@ -59,6 +65,51 @@ export interface TaskContext {
    * `queue.getTask(id).progress` returns. Ignored once the attempt is over.
    */
   reportProgress(progress: unknown): Promise<void>;
+  /**
+   * The tasks this one depends on (a workflow step's parents), in the order
+   * they were given, each with its final result: `completed` with its
+   * value, or, for a dependency that runs anyway, `failed` or `cancelled`.
+   * Empty for a task without dependencies. Read from the database on each
+   * call. Not available to handlers run in worker threads (it rejects
+   * there).
+   *
+   * @example
+   * ```ts ignore
+   * queue.task("combine", async function (this: TaskContext) {
+   *   const parents = await this.parents();
+   *   return parents.filter((parent) => parent.result.status === "completed").length;
+   * });
+   * ```
+   */
+  parents(): Promise<ParentResult[]>;
+  /**
+   * The value of the one parent of this task that runs `task` (a task or
+   * declaration), typed by it: `await this.parentResult(download)`.
+   *
+   * @throws {InvalidStateError} If no parent, or more than one, runs
+   * `task` (use `parentResults` for several), or that parent did not
+   * complete (a dependency that runs anyway).
+   */
+  parentResult<Result>(
+    task: TaskDeclaration<never, Result> | TaskDeclaration<unknown[], Result>,
+  ): Promise<Result>;
+  /**
+   * The values of every completed parent that runs `task`, in the order
+   * they were given, typed by it: the fan-in of a workflow.
+   */
+  parentResults<Result>(
+    task: TaskDeclaration<never, Result> | TaskDeclaration<unknown[], Result>,
+  ): Promise<Result[]>;
+}
+
+/** One parent of a running task, as {@linkcode TaskContext.parents} gives it. */
+export interface ParentResult {
+  /** The parent's id. */
+  readonly id: TaskId;
+  /** The parent's task name. */
+  readonly name: string;
+  /** Its final result: completed, or failed or cancelled (run anyway). */
+  readonly result: FinalTaskResult;
 }
 
 /**
@@ -112,6 +163,33 @@ export interface RunOptions {
   maxAttempts?: number;
   /** Milliseconds one attempt of this run may take. */
   timeout?: number;
+  /**
+   * A key that makes this run unique among the live runs of its task: while
+   * a task of the same name holds the key (it is waiting, queued or
+   * running, or completed less than `uniqueFor` ms ago), an enqueue with
+   * the key creates no second task and does what `onDuplicate` says. A
+   * failed or cancelled task gives its key up. Keys are per task name (two
+   * tasks may use the same key), 1 to 500 characters, compared exactly.
+   * Decided by a unique index, so it holds across processes and
+   * connections. `queue.enqueueUnique` tells whether a task was created.
+   */
+  uniqueKey?: string;
+  /**
+   * Milliseconds after the task completes during which it keeps holding
+   * its key, so that enqueues of the key within that window are duplicates
+   * too (a throttle: "at most once an hour"). Needs `uniqueKey`. No window
+   * when absent: the key is free as soon as the task completes.
+   */
+  uniqueFor?: number;
+  /**
+   * What an enqueue does when the key is held: `"keep"` the holder,
+   * `"replace"` a waiting or queued holder's arguments, run time,
+   * priority, attempts and timeout (a running one is kept), or throw a
+   * `DuplicateKeyError` (`"error"`). Needs `uniqueKey`.
+   *
+   * @default {"keep"}
+   */
+  onDuplicate?: OnDuplicate;
 }
 
 /**
@@ -277,6 +355,9 @@ const RUN_OPTION_KEYS = optionKeys<RunOptions>({
   priority: true,
   maxAttempts: true,
   timeout: true,
+  uniqueKey: true,
+  uniqueFor: true,
+  onDuplicate: true,
 });
 
 /** Throws unless `options` are valid {@linkcode RunOptions}. */
@@ -294,6 +375,15 @@ export function checkRunOptions(options: unknown, name: string): void {
     throw new TypeError(
       `Cannot ${action} as 'delay' and 'runAt' both say when to run; pass one of them`,
     );
+  }
+  // A function key is enqueueMany's (one key per argument list), checked
+  // where it is called.
+  if (typed.uniqueKey !== undefined && typeof typed.uniqueKey !== "function") {
+    checkUniqueKey(typed.uniqueKey, action);
+  }
+  if (typed.uniqueFor !== undefined) checkUniqueFor(typed.uniqueFor, action);
+  if (typed.onDuplicate !== undefined) {
+    checkOnDuplicate(typed.onDuplicate, action);
   }
 }
 

@@ -27,12 +27,16 @@ import type { TASK_STATUSES } from "./statuses.ts";
 
 /**
  * Where a task is in its life:
+ * - `waiting`: it depends on other tasks (a workflow step) and waits until
+ *   every one of them has completed; it is then `queued` in the same
+ *   transaction as the last one's settlement;
  * - `queued`: waiting to be claimed, maybe not before `runAt` (a delay or a
  *   retry's backoff);
  * - `running`: claimed by a worker holding a lease;
  * - `completed`: its handler returned; the value is stored;
  * - `failed`: its last attempt threw (or it threw a `PermanentError`);
- * - `cancelled`: cancelled while queued.
+ * - `cancelled`: cancelled while waiting or queued, by a user or because a
+ *   task it depends on failed or was cancelled.
  */
 export type TaskStatus = typeof TASK_STATUSES[number];
 
@@ -104,6 +108,13 @@ export interface AttemptRecord {
  */
 export type TaskResult<Result = unknown> =
   | {
+    status: "waiting";
+    /** Attempts made so far (more than 0 only after a requeue). */
+    attempts: number;
+    /** How many of the tasks it depends on have not completed yet. */
+    waitingFor: number;
+  }
+  | {
     status: "queued";
     /** Attempts made so far; more than 0 means it is waiting to retry. */
     attempts: number;
@@ -133,7 +144,16 @@ export type TaskResult<Result = unknown> =
     /** Attempts made. */
     attempts: number;
   }
-  | { status: "cancelled"; attempts: number };
+  | {
+    status: "cancelled";
+    attempts: number;
+    /**
+     * Why, when a task it depends on failed or was cancelled (code
+     * `PARENT_FAILED` or `PARENT_CANCELLED`, the parent's id in the
+     * message); absent when a user cancelled it.
+     */
+    reason?: StoredError;
+  };
 
 /** A {@linkcode TaskResult} that will not change any more. */
 export type FinalTaskResult<Result = unknown> = Extract<
@@ -173,6 +193,18 @@ export interface TaskRecord {
   leaseExpiresAt?: Date;
   /** The latest progress its handler reported. */
   progress?: unknown;
+  /** Its unique key, if it was enqueued with one (`RunOptions.uniqueKey`). */
+  uniqueKey?: string;
+  /**
+   * Milliseconds after completing that it keeps holding its key, if it was
+   * enqueued with a window (`RunOptions.uniqueFor`).
+   */
+  uniqueFor?: number;
+  /**
+   * The task whose failure or cancellation cancelled this one (it is
+   * `cancelled` with a `reason`); requeueing that task brings this one back.
+   */
+  cancelledBy?: TaskId;
   /** Its result as `getResult` reports it. */
   result: TaskResult;
   /** Every finished attempt, oldest first. */

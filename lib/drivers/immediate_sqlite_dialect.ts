@@ -40,7 +40,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-function isNestedBegin(error: unknown): boolean {
+/**
+ * Whether `error` is SQLite refusing a BEGIN inside an open transaction.
+ * sitq's transactions on one connection never nest, so one is still open
+ * only because its rollback failed after an error: it is rolled back and
+ * the BEGIN tried again.
+ */
+export function isNestedBegin(error: unknown): boolean {
   return error instanceof Error &&
     error.message.includes("cannot start a transaction within a transaction");
 }

@@ -97,10 +97,14 @@ export function createShimDatabase(
   native: NativeDatabase,
   driverName: string,
 ): ShimDatabase {
+  // Least recently used first out, by a use stamp rather than by moving
+  // the entry to the end of the map at every use: a hit is then one lookup,
+  // and the scan for the oldest happens only when a full cache misses.
   const cache = new Map<
     string,
-    { adapted: SqliteStatement; native: NativeStatement }
+    { adapted: SqliteStatement; native: NativeStatement; used: number }
   >();
+  let uses = 0;
   let open = true;
   const forgetAll = () => {
     for (const { native } of cache.values()) native.finalize?.();
@@ -111,21 +115,26 @@ export function createShimDatabase(
     prepare(sql: string): SqliteStatement {
       const cached = cache.get(sql);
       if (cached !== undefined) {
-        // Refresh recency so hot statements survive eviction.
-        cache.delete(sql);
-        cache.set(sql, cached);
+        cached.used = ++uses;
         return cached.adapted;
       }
       const { statement, reader } = native.prepare(sql);
       const adapted = adapt(statement, reader);
       if (cache.size >= STATEMENT_CACHE_LIMIT) {
-        const [oldest] = cache;
+        let oldest: string | undefined;
+        let oldestUse = Infinity;
+        for (const [key, entry] of cache) {
+          if (entry.used < oldestUse) {
+            oldest = key;
+            oldestUse = entry.used;
+          }
+        }
         if (oldest !== undefined) {
-          cache.delete(oldest[0]);
-          oldest[1].native.finalize?.();
+          cache.get(oldest)!.native.finalize?.();
+          cache.delete(oldest);
         }
       }
-      cache.set(sql, { adapted, native: statement });
+      cache.set(sql, { adapted, native: statement, used: ++uses });
       return adapted;
     },
     clearStatementCache(): void {

@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { InvalidStateError, TaskNotFoundError } from "../core/errors.ts";
+import {
+  DuplicateKeyError,
+  InvalidStateError,
+  TaskNotFoundError,
+} from "../core/errors.ts";
 import type { Clock, TaskStatus } from "../core/types.ts";
 import { checkInteger } from "../core/validate.ts";
 import type { Backend, TransitionResult } from "../storage/backend.ts";
@@ -26,11 +30,14 @@ interface Transition {
   alreadyDone(status: TaskStatus): boolean;
 }
 
-/** queued -> cancelled; a task already cancelled stays so, silently. */
+/**
+ * waiting or queued -> cancelled, with the tasks that depend on it; a task
+ * already cancelled stays so, silently.
+ */
 const CANCEL: Transition = {
   verb: "cancel",
   done: "cancelled",
-  from: "queued",
+  from: "waiting or queued",
   apply: (backend, id, now) => backend.cancel(id, now),
   alreadyDone: (status) => status === "cancelled",
 };
@@ -51,8 +58,27 @@ async function transition(
   rule: Transition,
 ): Promise<void> {
   checkInteger(id, `${rule.verb} task`, "id", 1);
-  const { changed, row } = await rule.apply(backend, id, clock.now());
+  const { changed, row, heldBy, blockedBy } = await rule.apply(
+    backend,
+    id,
+    clock.now(),
+  );
   if (row === undefined) throw new TaskNotFoundError(id);
+  if (!changed && heldBy !== undefined && row.unique_key !== null) {
+    throw new DuplicateKeyError(
+      row.name,
+      row.unique_key,
+      heldBy,
+      `Cannot ${rule.verb} task ${id}: task ${heldBy} holds its unique key ${
+        JSON.stringify(row.unique_key)
+      }, and two tasks of "${row.name}" cannot hold one key; wait for task ${heldBy} to finish first`,
+    );
+  }
+  if (!changed && blockedBy !== undefined) {
+    throw new InvalidStateError(
+      `Cannot ${rule.verb} task ${id}: task ${blockedBy}, which it depends on, failed or was cancelled, so it would wait forever; requeue task ${blockedBy} instead, and task ${id} comes back with it`,
+    );
+  }
   if (!changed && !rule.alreadyDone(row.status)) {
     throw new InvalidStateError(
       `Cannot ${rule.verb} task ${id}: it is ${row.status}, and only ${rule.from} tasks can be ${rule.done}`,
@@ -61,7 +87,8 @@ async function transition(
 }
 
 /**
- * Cancels queued task `id`; a task already cancelled stays so, silently.
+ * Cancels waiting or queued task `id`, and the tasks that depend on it; a
+ * task already cancelled stays so, silently.
  *
  * @throws {TypeError | RangeError} If `id` is not an integer >= 1.
  * @throws {TaskNotFoundError} If no task has that id.
@@ -76,11 +103,16 @@ export function cancelTask(
 }
 
 /**
- * Puts failed or cancelled task `id` back in the queue, due now.
+ * Puts failed or cancelled task `id` back in the queue, due now (waiting,
+ * if a task it depends on has not completed), with the tasks its end
+ * cancelled.
  *
  * @throws {TypeError | RangeError} If `id` is not an integer >= 1.
  * @throws {TaskNotFoundError} If no task has that id.
- * @throws {InvalidStateError} If it is queued, running or completed.
+ * @throws {InvalidStateError} If it is waiting, queued, running or
+ * completed, or a task it depends on failed or was cancelled.
+ * @throws {DuplicateKeyError} If another task of its name holds its
+ * unique key.
  */
 export function requeueTask(
   backend: Backend,

@@ -40,6 +40,12 @@ export function rowToResult<Result>(
   serializer: Serializer,
 ): TaskResult<Result> {
   switch (row.status) {
+    case "waiting":
+      return {
+        status: "waiting",
+        attempts: row.attempts,
+        waitingFor: row.pending_parents,
+      };
     case "queued": {
       const result: TaskResult<Result> = {
         status: "queued",
@@ -69,8 +75,18 @@ export function rowToResult<Result>(
           { name: "Error", message: "unknown error" },
         attempts: row.attempts,
       };
-    case "cancelled":
-      return { status: "cancelled", attempts: row.attempts };
+    case "cancelled": {
+      const result: TaskResult<Result> = {
+        status: "cancelled",
+        attempts: row.attempts,
+      };
+      // Set only by a parent's failure or cancellation (schema v6).
+      const reason = row.cancelled_by == null
+        ? undefined
+        : parseStoredError(row.error);
+      if (reason !== undefined) result.reason = reason;
+      return result;
+    }
   }
 }
 
@@ -123,6 +139,12 @@ export function rowToRecord(
   }
   if (row.progress !== null) {
     record.progress = serializer.deserialize(row.progress);
+  }
+  // Absent on rows of a backend that predates unique keys.
+  if (row.unique_key != null) record.uniqueKey = row.unique_key;
+  if (row.unique_for != null) record.uniqueFor = row.unique_for;
+  if (row.cancelled_by != null) {
+    record.cancelledBy = row.cancelled_by as TaskId;
   }
   return record;
 }

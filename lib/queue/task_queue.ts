@@ -34,7 +34,7 @@ import { checkBackend } from "../storage/check_backend.ts";
 import { stopRunningOn } from "../worker/running_workers.ts";
 import { Worker } from "../worker/worker.ts";
 import type { WorkerOptions } from "../worker/types.ts";
-import { checkArgsList, newTaskRows } from "./enqueue.ts";
+import { checkArgsList, type QueueInserts, queueInserts } from "./enqueue.ts";
 import { checkTransaction, TransactionalQueue } from "./in_transaction.ts";
 import { readTaskPage, readTaskRecord, readTaskRow } from "./inspect.ts";
 import { cancelTask, pruneTasks, requeueTask } from "./manage.ts";
@@ -56,6 +56,12 @@ import {
   toStatsByName,
 } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
+import type { EnqueueManyOptions, UniqueEnqueueResult } from "./unique.ts";
+import {
+  type EnqueuedWorkflow,
+  enqueueWorkflow,
+  type Workflow,
+} from "./workflow.ts";
 
 /**
  * A persistent task queue on a {@linkcode Backend}.
@@ -85,6 +91,8 @@ export class TaskQueue implements AsyncDisposable {
   readonly clock: Clock;
   readonly #registry = new TaskRegistry();
   readonly #watcher: ResultWatcher;
+  // The two ways this queue inserts, shared with its transactional views.
+  readonly #inserts: QueueInserts;
 
   /**
    * Creates a queue on a backend.
@@ -103,6 +111,13 @@ export class TaskQueue implements AsyncDisposable {
     this.serializer = options.serializer ?? new SuperJsonSerializer();
     this.clock = options.clock ?? systemClock;
     this.#watcher = new ResultWatcher(backend, (id) => this.getResult(id));
+    this.#inserts = queueInserts({
+      backend,
+      serializer: this.serializer,
+      clock: this.clock,
+      checkRegistered: (task) =>
+        this.#registry.checkRegistered(task, "enqueue"),
+    });
   }
 
   /**
@@ -252,6 +267,13 @@ export class TaskQueue implements AsyncDisposable {
    * `task.with({ delay, runAt, priority, maxAttempts, timeout })` to set
    * options for this run.
    *
+   * With a `uniqueKey` (`task.with({ uniqueKey: "user:42" })`) it returns
+   * the id of the task that holds the key afterwards: the new task, or the
+   * one that already held it (see {@linkcode RunOptions.uniqueKey}). To
+   * learn which, call {@linkcode TaskQueue.enqueueUnique} instead; this
+   * method keeps returning an id so that every caller of it stays as it
+   * is.
+   *
    * @example Enqueue now, later, and urgently
    * ```ts
    * import { SQLiteBackend, TaskQueue } from "sitq";
@@ -276,18 +298,87 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {DeclarationConflictError} If `task` is a declaration that
    * differs from the one registered under its name.
    * @throws {SerializationError} If an argument cannot be stored; nothing is written.
+   * @throws {DuplicateKeyError} If the run's key is held and its
+   * `onDuplicate` is `"error"`; nothing is written.
    */
   async enqueue<Args extends unknown[], Result>(
     task: TaskDeclaration<Args, Result>,
     ...args: Args
   ): Promise<TaskId<Result>> {
-    const [id] = await this.#insert(task, [args], task?.runOptions);
+    const [id] = await this.#inserts.ids(task, [args], task?.runOptions);
     return id as TaskId<Result>;
   }
 
   /**
+   * Adds a run of `task` with a unique key unless a task of its name holds
+   * the key, and says what happened: whether a task was `created`, and
+   * which task holds the key now (`id`). The key, its window and what to
+   * do with a holder come from `task.with({ uniqueKey, uniqueFor,
+   * onDuplicate })`; see {@linkcode RunOptions.uniqueKey}.
+   *
+   * A separate method rather than a new return type for `enqueue`, so that
+   * code written for `enqueue` (which returns an id) keeps compiling and
+   * behaving as it did; `enqueue` with a key returns this result's `id`.
+   *
+   * @example Deduplicate, replace, refuse
+   * ```ts
+   * import { DuplicateKeyError, SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const report = queue.task("report", (day: string, rows: number) => `${day}: ${rows}`);
+   * const daily = report.with({ uniqueKey: "2030-01-01" });
+   *
+   * const first = await queue.enqueueUnique(daily, "2030-01-01", 10);
+   * const kept = await queue.enqueueUnique(daily, "2030-01-01", 20);
+   * console.log(first.created, kept.created, kept.id === first.id); // true false true
+   *
+   * const replaced = await queue.enqueueUnique(
+   *   daily.with({ onDuplicate: "replace" }),
+   *   "2030-01-01",
+   *   30,
+   * );
+   * console.log(replaced.replaced, (await queue.getTask(first.id)).args); // true [ "2030-01-01", 30 ]
+   *
+   * try {
+   *   await queue.enqueueUnique(daily.with({ onDuplicate: "error" }), "2030-01-01", 40);
+   * } catch (error) {
+   *   if (error instanceof DuplicateKeyError) console.log(error.holderId === first.id); // true
+   * }
+   * await queue.close();
+   * ```
+   *
+   * @typeParam Args The handler's parameter list.
+   * @typeParam Result The handler's resolved return type.
+   * @param task A registered task or declaration, with a `uniqueKey` set by
+   * `with()`.
+   * @param args The handler's arguments.
+   * @returns What the enqueue did, and the id of the key's holder.
+   * @throws {TypeError} If `task` has no `uniqueKey`.
+   * @throws {DuplicateKeyError} If the key is held and `onDuplicate` is
+   * `"error"`; nothing is written.
+   * @throws {UnknownTaskError} If `task` is not registered on this queue.
+   * @throws {SerializationError} If an argument cannot be stored; nothing is written.
+   */
+  async enqueueUnique<Args extends unknown[], Result>(
+    task: TaskDeclaration<Args, Result>,
+    ...args: Args
+  ): Promise<UniqueEnqueueResult<Result>> {
+    const [result] = await this.#inserts.unique<Result>(
+      task,
+      [args],
+      task?.runOptions,
+      "enqueueUnique",
+    );
+    return result!;
+  }
+
+  /**
    * Adds many runs of one task in a single transaction: all are stored or
-   * none is.
+   * none is. With a `uniqueKey` (in `options`, where it may be a function
+   * of each run's arguments, or set by `task.with`), each id is the one
+   * holding the run's key; runs of one batch are applied in order (see
+   * {@linkcode EnqueueManyOptions}), and {@linkcode TaskQueue.enqueueManyUnique}
+   * says which were created.
    *
    * @example
    * ```ts
@@ -311,19 +402,118 @@ export class TaskQueue implements AsyncDisposable {
    * @throws {DeclarationConflictError} If `task` is a declaration that
    * differs from the one registered under its name.
    * @throws {SerializationError} If any argument cannot be stored; nothing is written.
+   * @throws {DuplicateKeyError} If a run's key is held and `onDuplicate` is
+   * `"error"`; nothing is written.
    */
   async enqueueMany<Args extends unknown[], Result>(
     task: TaskDeclaration<Args, Result>,
     argsList: readonly Args[],
-    options?: RunOptions,
+    options?: EnqueueManyOptions<Args>,
   ): Promise<TaskId<Result>[]> {
     checkArgsList(task, argsList);
-    const ids = await this.#insert(
+    const ids = await this.#inserts.ids(
       task,
       argsList,
-      mergeRunOptions(task?.runOptions, options),
+      mergeRunOptions(task?.runOptions, options as RunOptions),
     );
     return ids as TaskId<Result>[];
+  }
+
+  /**
+   * Adds many runs of one task with unique keys in a single transaction,
+   * and says per run what happened; as {@linkcode TaskQueue.enqueueUnique}
+   * for each run, in order (see {@linkcode EnqueueManyOptions} for runs of
+   * one batch that share a key). Runs whose key is free are inserted
+   * together, in key order: the ids of the created tasks follow their
+   * keys, not `argsList`.
+   *
+   * @example A key per user, computed from the arguments
+   * ```ts
+   * import { SQLiteBackend, TaskQueue } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const sync = queue.task("sync", (userId: number, full: boolean) => ({ userId, full }));
+   * const results = await queue.enqueueManyUnique(sync, [[1, false], [2, false], [1, true]], {
+   *   uniqueKey: (userId) => `user:${userId}`,
+   *   onDuplicate: "replace",
+   * });
+   * console.log(results.map((r) => [r.key, r.created, r.replaced]));
+   * // [ [ "user:1", true, false ], [ "user:2", true, false ], [ "user:1", false, true ] ]
+   * await queue.close();
+   * ```
+   *
+   * @typeParam Args The handler's parameter list.
+   * @typeParam Result The handler's resolved return type.
+   * @param task A registered task or declaration.
+   * @param argsList One argument list per run.
+   * @param options Options for every run, over `task.with` options; a
+   * `uniqueKey` here or there is required.
+   * @returns One result per run, in the order of `argsList`.
+   * @throws {TypeError} If no `uniqueKey` is given, or a key function
+   * returns something that is not a key.
+   * @throws {DuplicateKeyError} If a run's key is held (or taken by an
+   * earlier run of the batch) and `onDuplicate` is `"error"`; nothing is
+   * written.
+   * @throws {UnknownTaskError} If `task` is not registered on this queue.
+   * @throws {SerializationError} If any argument cannot be stored; nothing is written.
+   */
+  async enqueueManyUnique<Args extends unknown[], Result>(
+    task: TaskDeclaration<Args, Result>,
+    argsList: readonly Args[],
+    options?: EnqueueManyOptions<Args>,
+  ): Promise<UniqueEnqueueResult<Result>[]> {
+    checkArgsList(task, argsList);
+    return await this.#inserts.unique<Result>(
+      task,
+      argsList,
+      mergeRunOptions(task?.runOptions, options as RunOptions),
+      "enqueueManyUnique",
+    );
+  }
+
+  /**
+   * Enqueues a workflow: every step of `workflow` in one transaction, each
+   * `waiting` until the steps (or stored tasks) it depends on have
+   * completed, then queued by the settlement of the last of them. When a
+   * step fails for good or is cancelled, the steps that depend on it are
+   * cancelled (transitively, `result.reason` says why) unless the
+   * dependency was given `runAnyway`; `queue.requeue` of that step brings
+   * them back. Await the workflow's end like any task:
+   * `queue.waitForResult(ids.of(lastStep))`. See {@linkcode Workflow}.
+   *
+   * @example Fan-out and fan-in
+   * ```ts
+   * import { SQLiteBackend, TaskQueue, type TaskContext, Workflow } from "sitq";
+   *
+   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
+   * const chunk = queue.task("chunk", (index: number) => index * 10);
+   * const combine = queue.task("combine", async function (this: TaskContext) {
+   *   const parts = await this.parentResults(chunk);
+   *   return parts.reduce((sum, part) => sum + part, 0);
+   * });
+   * const flow = new Workflow("sum");
+   * const chunks = [0, 1, 2, 3].map((index) => flow.add(chunk, [index]));
+   * const total = flow.add(combine, [], { dependsOn: chunks });
+   * const ids = await queue.enqueueWorkflow(flow);
+   * console.log((await queue.stats()).waiting); // 1
+   * const worker = queue.worker();
+   * await worker.start();
+   * const result = await queue.waitForResult(ids.of(total), { timeout: 5000 });
+   * console.log(result.status === "completed" && result.value); // 60
+   * await worker.stop();
+   * await queue.close();
+   * ```
+   *
+   * @param workflow The steps, built with `new Workflow()` and `add()`.
+   * @returns The ids of its steps (`ids.of(step)`, typed).
+   * @throws {WorkflowError} `INVALID_WORKFLOW` for a cycle, a step that
+   * depends on itself, a step of another workflow, or a task id no stored
+   * task has; nothing is written.
+   * @throws {UnknownTaskError} If a step's task is not registered here.
+   * @throws {SerializationError} If an argument cannot be stored; nothing is written.
+   */
+  async enqueueWorkflow(workflow: Workflow): Promise<EnqueuedWorkflow> {
+    return await enqueueWorkflow(workflow, this.#inserts.context);
   }
 
   /**
@@ -338,24 +528,7 @@ export class TaskQueue implements AsyncDisposable {
    */
   inTransaction(transaction: DatabaseTransaction): TransactionalQueue {
     checkTransaction(transaction);
-    return new TransactionalQueue(
-      transaction,
-      (task, argsList, runOptions, trx) =>
-        this.#insert(task, argsList, runOptions, trx),
-    );
-  }
-
-  #insert(
-    task: TaskDeclaration<never, unknown> | TaskDeclaration<unknown[], unknown>,
-    argsList: readonly unknown[][],
-    runOptions: RunOptions | undefined,
-    transaction?: DatabaseTransaction,
-  ): Promise<number[]> {
-    this.#registry.checkRegistered(task, "enqueue");
-    const rows = newTaskRows(task, argsList, runOptions, this);
-    return transaction === undefined
-      ? this.backend.insertTasks(rows)
-      : this.backend.insertTasks(rows, { transaction });
+    return new TransactionalQueue(transaction, this.#inserts);
   }
 
   /**
@@ -488,7 +661,7 @@ export class TaskQueue implements AsyncDisposable {
    * import { SQLiteBackend, TaskQueue } from "sitq";
    *
    * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * console.log(await queue.stats()); // { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
+   * console.log(await queue.stats()); // { waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
    * await queue.close();
    * ```
    *
@@ -530,8 +703,10 @@ export class TaskQueue implements AsyncDisposable {
   }
 
   /**
-   * Cancels a queued task so no worker runs it. Cancelling a cancelled task
-   * does nothing.
+   * Cancels a waiting or queued task so no worker runs it, and with it the
+   * tasks that depend on it (workflow steps, transitively; those whose
+   * dependency runs anyway are released instead). Cancelling a cancelled
+   * task does nothing.
    *
    * @example
    * ```ts
@@ -547,7 +722,7 @@ export class TaskQueue implements AsyncDisposable {
    *
    * @param id An id returned by `enqueue`.
    * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is running or finished.
+   * @throws {InvalidStateError} If it is running, completed or failed.
    */
   async cancel(id: TaskId | number): Promise<void> {
     await cancelTask(this.backend, id, this.clock);
@@ -558,7 +733,10 @@ export class TaskQueue implements AsyncDisposable {
    * attempts reset to 0 (its history is kept). Due now even if it had a
    * later run time: a cancelled task enqueued with a future `delay` or
    * `runAt` runs at once once requeued (enqueue it again with that `runAt`
-   * to keep it).
+   * to keep it). A task with a unique key takes its key back, which it
+   * cannot while another task of its name holds it. A workflow step waits
+   * again if a step it depends on has not completed; the steps its failure
+   * or cancellation cancelled come back with it, as `waiting`.
    *
    * @example
    * ```ts
@@ -575,7 +753,11 @@ export class TaskQueue implements AsyncDisposable {
    *
    * @param id An id returned by `enqueue`.
    * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is queued, running or completed.
+   * @throws {InvalidStateError} If it is waiting, queued, running or
+   * completed, or a task it depends on failed or was cancelled (requeue
+   * that one: this one comes back with it).
+   * @throws {DuplicateKeyError} If another task of its name holds its
+   * unique key (enqueued since it failed or was cancelled).
    */
   async requeue(id: TaskId | number): Promise<void> {
     await requeueTask(this.backend, id, this.clock);

@@ -14,11 +14,47 @@
 import type { Unsubscribe } from "../core/events.ts";
 import type { DatabaseTransaction } from "../core/transaction.ts";
 import type { AttemptOutcome, TaskStatus } from "../core/types.ts";
+import type { OnDuplicate } from "../core/unique_keys.ts";
 
-/** How {@linkcode Backend.insertTasks} writes. */
+export type { OnDuplicate };
+
+/** How {@linkcode Backend.insertTasks} writes, and what it returns. */
 export interface InsertOptions {
   /** The caller's open transaction on the backend's database. */
   transaction?: DatabaseTransaction;
+  /**
+   * Return an {@linkcode InsertOutcome} per row (whether it created a task,
+   * which task holds its key) instead of an id per row.
+   *
+   * @default {false}
+   */
+  outcomes?: boolean;
+}
+
+/**
+ * What became of one row of {@linkcode Backend.insertTasks} (with
+ * `outcomes: true`). A row without a unique key always creates its task.
+ */
+export interface InsertOutcome {
+  /**
+   * The task that holds the row's key now: the new task when `created`,
+   * else the task that held it (for a row whose `onDuplicate` is
+   * `"replace"`, the one it rewrote, if `replaced`).
+   */
+  id: number;
+  /** Whether this row created a task. */
+  created: boolean;
+  /**
+   * Whether this row rewrote an existing waiting or queued holder
+   * (`onDuplicate: "replace"`).
+   */
+  replaced: boolean;
+  /**
+   * The holder's status after the insert: `queued` for a created or
+   * replaced task; for one kept, the status it had (`queued`, `running`,
+   * or `completed` within its `unique_for` window).
+   */
+  status: TaskStatus;
 }
 
 /** A task to insert. */
@@ -35,8 +71,84 @@ export interface NewTaskRow {
   maxAttempts: number;
   /** Per-attempt limit in ms, or null for none. */
   timeout: number | null;
-  /** Epoch ms of the enqueue. */
+  /**
+   * Epoch ms of the enqueue; also the "now" against which an existing
+   * holder's `uniqueFor` window is measured.
+   */
   createdAt: number;
+  /**
+   * The run's unique key (absent or null: none). Unique per task `name`
+   * among the tasks that hold theirs: waiting, queued or running, or
+   * completed within their `uniqueFor` window.
+   */
+  uniqueKey?: string | null;
+  /**
+   * Milliseconds after the task completes during which it still holds its
+   * key (absent or null: none). Only read with a `uniqueKey`.
+   */
+  uniqueFor?: number | null;
+  /**
+   * What the row does when its key is held; see {@linkcode OnDuplicate}.
+   * Rows of one batch are applied in order, as if inserted one after
+   * another: a later row with the key of an earlier one meets that one as
+   * its holder (with `"error"`, the whole batch is refused).
+   *
+   * @default {"keep"}
+   */
+  onDuplicate?: OnDuplicate;
+}
+
+/**
+ * A dependency of one task of a graph ({@linkcode NewGraphTask.parents}):
+ * another task of the same batch, by its index there (`index`), or a task
+ * already stored (`id`).
+ */
+export type GraphParent =
+  & (
+    | { index: number; id?: never }
+    | { id: number; index?: never }
+  )
+  & {
+    /**
+     * What the child does when this parent fails for good or is cancelled:
+     * `false` (the default rule), it is cancelled with them, transitively;
+     * `true`, the dependency counts as met and the child runs anyway.
+     */
+    runAnyway: boolean;
+  };
+
+/**
+ * A task of a graph for {@linkcode Backend.insertGraph}: a row without a
+ * unique key, and the tasks it depends on.
+ */
+export interface NewGraphTask
+  extends Omit<NewTaskRow, "uniqueKey" | "uniqueFor" | "onDuplicate"> {
+  /** The tasks it waits for, in order (none: it is queued at once). */
+  parents: readonly GraphParent[];
+}
+
+/** What {@linkcode Backend.insertGraph} takes besides the tasks. */
+export interface GraphInsertOptions {
+  /** The caller's open transaction on the backend's database. */
+  transaction?: DatabaseTransaction;
+}
+
+/** One parent of a task as {@linkcode Backend.getParents} reads it. */
+export interface ParentRow {
+  /** The parent's id. */
+  id: number;
+  /** Its task name. */
+  name: string;
+  /** Its status now. */
+  status: TaskStatus;
+  /** Its serialized result, once completed. */
+  result: string | null;
+  /** The JSON StoredError of its latest failure. */
+  error: string | null;
+  /** Attempts it made. */
+  attempts: number;
+  /** Whether the child runs even if this parent fails or is cancelled. */
+  run_anyway: boolean;
 }
 
 /** What a worker asks for when it claims. */
@@ -131,6 +243,12 @@ export interface SettleAndClaimResult {
    * that leaves it out still works, its delayed tasks found by polling.
    */
   nextRunAt?: number;
+  /**
+   * Optional. When the settlements released waiting tasks (the last task
+   * they depended on completed), the earliest run time among them; the
+   * backend announces them as enqueued. Absent when none was released.
+   */
+  releasedRunAt?: number;
 }
 
 /** A stored task, as the table holds it. */
@@ -169,6 +287,25 @@ export interface TaskRow {
   started_at: number | null;
   /** Epoch ms it reached a final status. */
   finished_at: number | null;
+  /** The run's unique key, or null (schema v4). */
+  unique_key: string | null;
+  /** Ms after completing that it keeps holding its key, or null. */
+  unique_for: number | null;
+  /**
+   * Epoch ms when a later enqueue of its key found its `unique_for` window
+   * over and took the key; null until then.
+   */
+  unique_released_at: number | null;
+  /**
+   * How many of the tasks it depends on have not completed yet (schema
+   * v6); a `waiting` task is queued when this reaches 0.
+   */
+  pending_parents: number;
+  /**
+   * The parent whose failure or cancellation cancelled it, or null
+   * (schema v6).
+   */
+  cancelled_by: number | null;
 }
 
 /** A row of a task's attempt history. */
@@ -254,6 +391,17 @@ export interface TransitionResult {
   changed: boolean;
   /** The task after the call, or undefined if there is no such task. */
   row: TaskRow | undefined;
+  /**
+   * Requeue only: the id of another task of the same name that holds this
+   * task's unique key, which kept it from being requeued (`changed` false).
+   */
+  heldBy?: number;
+  /**
+   * Requeue only: a task this one depends on (on an edge that does not run
+   * anyway) that failed or was cancelled, which kept it from being
+   * requeued (`changed` false): requeue that task instead.
+   */
+  blockedBy?: number;
 }
 
 /**
@@ -269,16 +417,44 @@ export interface Backend {
   /** Opens the database and runs migrations; other methods call it first. */
   open(): Promise<void>;
   /**
-   * Inserts tasks in one transaction and returns their ids in order. With
-   * `options.transaction`, writes in that transaction (the caller's, on the
-   * same database) instead of one of its own, and leaves the commit to its
-   * owner; a backend that cannot write through one throws a `TypeError`
-   * saying so.
+   * Inserts tasks in one transaction and returns their ids in order: for a
+   * row with a unique key, the id of the task that holds the key after it
+   * (see {@linkcode NewTaskRow.uniqueKey}). With `options.transaction`,
+   * writes in that transaction (the caller's, on the same database)
+   * instead of one of its own, and leaves the commit to its owner; a
+   * backend that cannot write through one throws a `TypeError` saying so.
+   *
+   * @throws {DuplicateKeyError} For a row whose key is held and whose
+   * `onDuplicate` is `"error"`; nothing of the batch is written.
    */
   insertTasks(
     tasks: readonly NewTaskRow[],
-    options?: InsertOptions,
+    options?: InsertOptions & { outcomes?: false },
   ): Promise<number[]>;
+  /**
+   * As above, returning an {@linkcode InsertOutcome} per row, in order.
+   */
+  insertTasks(
+    tasks: readonly NewTaskRow[],
+    options: InsertOptions & { outcomes: true },
+  ): Promise<InsertOutcome[]>;
+  /**
+   * Inserts a graph of tasks in one transaction (or the caller's, with
+   * `options.transaction`) and returns their ids in order. A task whose
+   * parents have all completed is `queued`, the others `waiting`; a task
+   * with a parent that failed or was cancelled is cancelled at once unless
+   * that dependency runs anyway. Edges are stored set-wise, not one
+   * statement per pair.
+   *
+   * @throws {WorkflowError} For a cycle, a self-dependency, an index out of
+   * the batch, or an `id` no stored task has; nothing is written.
+   */
+  insertGraph(
+    tasks: readonly NewGraphTask[],
+    options?: GraphInsertOptions,
+  ): Promise<number[]>;
+  /** The parents of task `id`, in the order they were given. */
+  getParents(id: number): Promise<ParentRow[]>;
   /**
    * In one transaction: writes `settlements` (each only if the worker still
    * owns that attempt) and then, if `claim` is given, claims tasks; see
@@ -323,9 +499,19 @@ export interface Backend {
    * more match, the counts add up to `limit`). Ordered by name.
    */
   countDueExcept(query: DueExceptQuery): Promise<NameCount[]>;
-  /** Cancels a queued task. */
+  /**
+   * Cancels a waiting or queued task, and with it (in the same
+   * transaction) the tasks that depend on it, transitively, unless they
+   * run anyway.
+   */
   cancel(id: number, now: number): Promise<TransitionResult>;
-  /** Puts a failed or cancelled task back in the queue with its attempts reset. */
+  /**
+   * Puts a failed or cancelled task back in the queue with its attempts
+   * reset (`waiting` if some task it depends on has not completed); not
+   * while another task of its name holds its unique key (`changed` false
+   * and `heldBy` set then). The tasks its failure or cancellation
+   * cancelled come back too, as `waiting`, transitively.
+   */
   requeue(id: number, now: number): Promise<TransitionResult>;
   /** Deletes tasks in `statuses` that finished before `before`; returns how many. */
   prune(statuses: readonly TaskStatus[], before: number): Promise<number>;

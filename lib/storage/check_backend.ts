@@ -22,6 +22,8 @@ const BACKEND_METHODS = Object.keys(
   {
     open: true,
     insertTasks: true,
+    insertGraph: true,
+    getParents: true,
     settleAndClaim: true,
     renewLeases: true,
     recoverExpiredLeases: true,

@@ -23,10 +23,16 @@ import type {
   Transaction,
   UnknownRow,
 } from "kysely";
-import type { BackendChange } from "./backend.ts";
+import type {
+  BackendChange,
+  ClaimRequest,
+  SettleAndClaimResult,
+  Settlement,
+} from "./backend.ts";
 import type { WriteWatcher } from "./change_feed.ts";
 import type { QueryRunner } from "./prepared_query.ts";
 import type { SitqSchema } from "./schema.ts";
+import type { WriteProgram } from "./write_program.ts";
 
 /**
  * How concurrent claims are kept from taking one task twice:
@@ -66,6 +72,12 @@ export interface PendingWrite {
   committedHere?: boolean;
 }
 
+/** How {@linkcode SqlDialect.writeNow} is to commit. */
+export interface WriteNowOptions {
+  /** Whether the commit must survive power loss; see {@linkcode PendingWrite.durable}. */
+  durable: boolean;
+}
+
 /** Timing of a failed call, handed to {@linkcode SqlDialect.mapError}. */
 export interface ErrorTiming {
   /** Milliseconds from the start of the failed call (the open included, for an open). */
@@ -99,6 +111,48 @@ export interface SqlDialect {
    * system, removed files).
    */
   readonly unwatchableReason?: string;
+  /**
+   * Writes now: runs a write program (`write_program.ts`) as one whole
+   * transaction on the driver's own connection (begin, its statements,
+   * then commit, or rollback when one fails), within the caller's turn
+   * while this process's write lock is free, and once it is free
+   * otherwise, instead of on a Kysely transaction. For synchronous drivers
+   * (SQLite), whose statements are done when they return anyway: it spares
+   * each statement Kysely's asynchronous executor and its promises, which
+   * cost a worker more than SQLite's own work on its small statements
+   * (about a third of its time per task at concurrency 1). The dialect relaxes the
+   * commit itself when `durable` is false; {@linkcode SqlDialect.beforeCommit},
+   * {@linkcode SqlDialect.relaxedCommit} and {@linkcode SqlDialect.parseRow}
+   * are not applied to these writes, so a dialect that needs them for its
+   * writes leaves this out. Errors are thrown as the driver raised them
+   * (the backend maps them), after the rollback.
+   * Default: none; every write runs on a Kysely transaction under
+   * {@linkcode SqlDialect.withWriteLock}.
+   *
+   * @returns What the program returned: at once when the lock was free,
+   * else a promise of it.
+   */
+  writeNow?<T>(
+    program: () => WriteProgram<T>,
+    options: WriteNowOptions,
+  ): T | Promise<T>;
+  /**
+   * Settle-and-claim alone: a worker's whole step (`Backend.settleAndClaim`:
+   * the settlements, their history, the claim, the notification) written
+   * by the dialect in one round trip and one commit of its own, instead of
+   * the generic statements in a transaction (PostgreSQL: one statement of
+   * data-modifying CTEs, in a pipeline; see
+   * `postgres/settle_in_one_trip.ts`). It returns `undefined`, having
+   * written nothing, when it cannot do the step alone: a task it would end
+   * has dependents to release, whose statements run in the generic
+   * transaction. The backend tells subscribers of the settled ids after it.
+   * Errors are thrown as the driver raised them (the backend maps them).
+   * Default: none; every step is the generic transaction.
+   */
+  settleAndClaimAlone?(
+    settlements: readonly Settlement[],
+    claim: ClaimRequest | undefined,
+  ): Promise<SettleAndClaimResult | undefined>;
   /**
    * Relaxed commit: runs `fn` on one connection whose commits need not
    * survive power loss (SQLite `synchronous = NORMAL`, which cannot change

@@ -6,7 +6,8 @@
  * worker runs per task (settle, history insert, claim) that costs more than
  * SQLite's own work. Building once with placeholder objects and remembering
  * where each lands in the parameter list keeps the SQL written with Kysely
- * while each execution is a parameter swap plus a cached statement.
+ * while each execution is a parameter swap plus a cached statement. The
+ * compiled statements are run by write programs (`write_program.ts`).
  *
  * @module
  */
@@ -47,16 +48,15 @@ function compileWithPlaceholders<Row, Key>(
 }
 
 /**
- * Runs `compiled` with new parameters. Not CompiledQuery.raw(): it freezes
- * the parameter array on every call, which for a 500-row insert costs more
- * than SQLite's work on JSC.
+ * `compiled` with new parameters. Not CompiledQuery.raw(): it freezes the
+ * parameter array on every call, which for a 500-row insert costs more than
+ * SQLite's work on JSC.
  */
-function executeWith<Row>(
-  runner: QueryRunner,
+function withParameters<Row>(
   compiled: CompiledQuery<Row>,
   parameters: unknown[],
-): Promise<QueryResult<Row>> {
-  return runner.executeQuery({ ...compiled, parameters });
+): CompiledQuery<Row> {
+  return { ...compiled, parameters };
 }
 
 /**
@@ -91,13 +91,15 @@ export class PreparedQuery<
     this.#slots = slots;
   }
 
-  /** Runs the query with `params` on `runner`. */
-  execute(runner: QueryRunner, params: Params): Promise<QueryResult<Row>> {
-    return executeWith(
-      runner,
-      this.#compiled,
-      this.#slots.map((slot) => "key" in slot ? params[slot.key] : slot.value),
-    );
+  /** The compiled query with `params` bound, to run. */
+  with(params: Params): CompiledQuery<Row> {
+    const slots = this.#slots;
+    const parameters = new Array<unknown>(slots.length);
+    for (let index = 0; index < slots.length; index++) {
+      const slot = slots[index]!;
+      parameters[index] = "key" in slot ? params[slot.key] : slot.value;
+    }
+    return withParameters(this.#compiled, parameters);
   }
 }
 
@@ -109,11 +111,18 @@ export class PreparedQuery<
  */
 export const ROWS_PER_STATEMENT = 500;
 
-/** `items` in slices of at most {@linkcode ROWS_PER_STATEMENT}. */
-export function* statementSlices<T>(items: readonly T[]): Generator<T[]> {
+/**
+ * `items` in slices of at most {@linkcode ROWS_PER_STATEMENT}, none empty:
+ * `items` itself when it fits in one, as a worker's batches always do.
+ */
+export function statementSlices<T>(items: readonly T[]): (readonly T[])[] {
+  if (items.length === 0) return [];
+  if (items.length <= ROWS_PER_STATEMENT) return [items];
+  const slices: T[][] = [];
   for (let start = 0; start < items.length; start += ROWS_PER_STATEMENT) {
-    yield items.slice(start, start + ROWS_PER_STATEMENT);
+    slices.push(items.slice(start, start + ROWS_PER_STATEMENT));
   }
+  return slices;
 }
 
 /**
@@ -147,11 +156,8 @@ export class PreparedRows<Row extends object, Result = unknown> {
     this.#build = build;
   }
 
-  /** Runs the statement for `rows` (at least one) on `runner`. */
-  execute(
-    runner: QueryRunner,
-    rows: readonly Row[],
-  ): Promise<QueryResult<Result>> {
+  /** The statement for `rows` (at least one) with their values bound, to run. */
+  with(rows: readonly Row[]): CompiledQuery<Result> {
     const { compiled, slots } = this.#forSize(rows.length);
     // Positional, straight from the rows: no per-call map of named values.
     const parameters = new Array<unknown>(slots.length);
@@ -161,7 +167,7 @@ export class PreparedRows<Row extends object, Result = unknown> {
         ? rows[slot.key.row]![slot.key.column]
         : slot.value;
     }
-    return executeWith(runner, compiled, parameters);
+    return withParameters(compiled, parameters);
   }
 
   #forSize(size: number) {

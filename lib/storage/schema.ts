@@ -12,9 +12,27 @@ import type { AttemptRow, TaskRow } from "./backend.ts";
  * `sitq_tasks`: one row per enqueued task. The columns are those of
  * {@linkcode TaskRow}; the database generates `id` and defaults `attempts`.
  */
-export interface TasksTable extends Omit<TaskRow, "id" | "attempts"> {
+export interface TasksTable
+  extends Omit<TaskRow, "id" | "attempts" | "pending_parents"> {
   id: Generated<number>;
   attempts: Generated<number>;
+  pending_parents: Generated<number>;
+}
+
+/**
+ * `sitq_dependencies` (schema v6): one row per edge of a workflow, "child
+ * waits for parent". `satisfied` is 1 once the edge no longer holds the
+ * child back (the parent completed, or ended badly and the edge runs
+ * anyway); a task's `pending_parents` counts its edges with 0.
+ */
+export interface DependenciesTable {
+  child_id: number;
+  parent_id: number;
+  /** The parent's place in the child's list, from 0. */
+  position: number;
+  /** 1: the child runs even if the parent fails or is cancelled. */
+  run_anyway: number;
+  satisfied: number;
 }
 
 /** `sitq_attempts`: one row per finished attempt (schema v2). */
@@ -33,6 +51,7 @@ export interface SitqSchema {
   sitq_tasks: TasksTable;
   sitq_attempts: AttemptsTable;
   sitq_meta: MetaTable;
+  sitq_dependencies: DependenciesTable;
 }
 
 /**
@@ -61,5 +80,7 @@ export const ATTEMPT_COLUMNS: readonly (keyof AttemptRow)[] = Object.keys(
 
 /** The status `queued` as an SQL literal (see above). */
 export const QUEUED: RawBuilder<TaskStatus> = sql.lit<TaskStatus>("queued");
+/** The status `waiting` as an SQL literal (see above). */
+export const WAITING: RawBuilder<TaskStatus> = sql.lit<TaskStatus>("waiting");
 /** The status `running` as an SQL literal (see above). */
 export const RUNNING: RawBuilder<TaskStatus> = sql.lit<TaskStatus>("running");

@@ -1,17 +1,15 @@
 /**
  * The SQL implementation of {@linkcode Backend}, written once with Kysely
- * for every database. This file is the plumbing: opening and migrating,
- * running each call on the open database (`#run`) or in a write transaction
- * (`#write`), telling subscribers what changed after each commit (step 1
- * of the wake-up path described in `change_feed.ts`), and closing. The statements live in `queries/`, one module per operation;
- * what differs between databases comes from the {@linkcode SqlDialect}.
+ * for every database: each method maps to its statements in `queries/`,
+ * one module per operation, run through the open database
+ * (`sql_session.ts`: opening, reads, writes and what subscribers hear);
+ * the user's transactions are `user_transactions.ts`. What differs between
+ * databases comes from the {@linkcode SqlDialect}.
  *
  * @module
  */
 import type { Kysely, Transaction } from "kysely";
-import { DatabaseError } from "../core/errors.ts";
 import type { Unsubscribe } from "../core/events.ts";
-import type { DatabaseTransaction } from "../core/transaction.ts";
 import { isFinalStatus } from "../core/statuses.ts";
 import type { TaskStatus } from "../core/types.ts";
 import type {
@@ -21,30 +19,23 @@ import type {
   ClaimRequest,
   DueExceptQuery,
   FencingToken,
+  GraphInsertOptions,
   InsertOptions,
+  InsertOutcome,
   ListQuery,
   NameCount,
   NameStatusCount,
+  NewGraphTask,
   NewTaskRow,
+  ParentRow,
   SettleAndClaimResult,
   Settlement,
   TaskRow,
   TransitionResult,
 } from "./backend.ts";
-import { ChangeFeed } from "./change_feed.ts";
-import {
-  DEFAULT_CLAIM_LOCKING,
-  type SqlDialect,
-  withRowParsing,
-} from "./dialect.ts";
-import { macrotaskTurn } from "./macrotask_turn.ts";
-import {
-  assertOutsideTransaction,
-  runInTransactionScope,
-} from "./transaction_scope.ts";
-import type { QueryRunner } from "./prepared_query.ts";
-import { ClaimTasks } from "./queries/claim_tasks.ts";
-import { InsertTasks } from "./queries/insert_tasks.ts";
+import { DEFAULT_CLAIM_LOCKING, type SqlDialect } from "./dialect.ts";
+import { InsertGraph } from "./queries/insert_graph.ts";
+import { InsertRows } from "./queries/insert_rows.ts";
 import {
   countByName,
   countByStatus,
@@ -53,12 +44,28 @@ import {
   selectAttempts,
   selectTask,
 } from "./queries/inspect_tasks.ts";
-import { cancelTask, pruneTasks, requeueTask } from "./queries/manage_tasks.ts";
+import { cancelTask, pruneTasks } from "./queries/manage_tasks.ts";
 import { recoverExpiredLeases } from "./queries/recover_leases.ts";
 import { renewLeases } from "./queries/renew_leases.ts";
+import {
+  isKeyConflict,
+  otherKeyHolder,
+  requeueKeyed,
+} from "./queries/requeue_keyed.ts";
 import { saveProgress } from "./queries/save_progress.ts";
-import { SettleAttempts } from "./queries/settle_attempts.ts";
+import { Dependents } from "./queries/release_dependents.ts";
+import { SettleAndClaim } from "./queries/settle_and_claim.ts";
 import type { SitqSchema } from "./schema.ts";
+import { SqlSession } from "./sql_session.ts";
+import { UserTransactions } from "./user_transactions.ts";
+import { runProgram } from "./write_program.ts";
+import {
+  afterCancel,
+  afterRequeue,
+  requeueBlockedBy,
+  type SettledWithDependents,
+  settleThenRelease,
+} from "./workflow_writes.ts";
 
 /**
  * Options every SQL backend takes. Each public backend's options type
@@ -86,21 +93,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
   /** A label for logs and error messages. */
   readonly description: string;
 
-  #db: Kysely<SitqSchema> | undefined;
-  #opening: Promise<void> | undefined;
-  #closed = false;
-  readonly #feed: ChangeFeed;
+  readonly #session: SqlSession;
   readonly #dialect: SqlDialect;
-  // The hot statements, compiled on first use against the open database.
-  #insert: InsertTasks | undefined;
-  // How many transaction() calls are open, so the scope check costs the
-  // hot path nothing while there are none.
-  #userTransactions = 0;
-  // The earliest run time inserted through each open transaction() call,
-  // emitted once it commits.
-  readonly #pendingInserts = new WeakMap<object, { runAt: number }>();
-  #settle: SettleAttempts | undefined;
-  #claim: ClaimTasks | undefined;
+  readonly #transactions: UserTransactions;
+  // The hot statements, compiled on first use against the open database
+  // (one instance for the backend's life: a failed open is retried on a
+  // new one, but nothing is compiled before an open succeeds).
+  #insert: InsertRows | undefined;
+  #settleAndClaim: SettleAndClaim | undefined;
+  #dependents: Dependents | undefined;
+  #graph: InsertGraph | undefined;
 
   /**
    * Creates a backend on a dialect; subclasses call this.
@@ -111,18 +113,33 @@ export class SqlBackend implements Backend, AsyncDisposable {
   constructor(dialect: SqlDialect, options: SqlBackendOptions = {}) {
     this.#dialect = dialect;
     this.description = dialect.description;
-    this.#feed = new ChangeFeed({
-      description: dialect.description,
-      probe: () =>
-        this.#run(async (db) => await dialect.hasExternalChanges(db)),
-      pollInterval: options.changePollInterval ?? 100,
-      watchedPollInterval: options.changePollInterval ?? 1000,
-      watch: dialect.watchWrites,
-      unwatchableReason: dialect.unwatchableReason,
-      onError: () => {
-        // A failed probe is retried at the next interval; workers also poll.
-      },
-    });
+    this.#session = new SqlSession(dialect, options.changePollInterval);
+    this.#transactions = new UserTransactions(
+      this.#session,
+      dialect,
+      (db) => this.#insertFor(db),
+      (db) => this.#graphFor(db),
+    );
+  }
+
+  #insertFor(db: Kysely<SitqSchema>): InsertRows {
+    return this.#insert ??= new InsertRows(db);
+  }
+
+  #locking() {
+    return this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING;
+  }
+
+  #dependentsFor(db: Kysely<SitqSchema>): Dependents {
+    return this.#dependents ??= new Dependents(db, this.#locking());
+  }
+
+  #graphFor(db: Kysely<SitqSchema>): InsertGraph {
+    return this.#graph ??= new InsertGraph(
+      db,
+      this.#locking(),
+      this.#dependentsFor(db),
+    );
   }
 
   /**
@@ -133,171 +150,79 @@ export class SqlBackend implements Backend, AsyncDisposable {
    * @throws {DatabaseError} If the database cannot be opened or migrated.
    */
   open(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError());
-    this.#opening ??= this.#openOnce().catch((error) => {
-      // Forget the failure: a lock held by another process during the
-      // migration, or a directory created later, must not leave the backend
-      // failing forever while workers keep retrying.
-      this.#opening = undefined;
-      throw error;
-    });
-    return this.#opening;
-  }
-
-  async #openOnce(): Promise<void> {
-    const dialect = this.#dialect;
-    const started = performance.now();
-    const openAndMigrate = async () => {
-      const db = withRowParsing(dialect.createKysely(), dialect);
-      try {
-        await dialect.withWriteLock(() =>
-          transact(db, async (trx) => {
-            await dialect.lockForMigration?.(trx);
-            await dialect.migrate(trx);
-          })
-        );
-      } catch (error) {
-        await db.destroy().catch(() => {});
-        throw error;
-      }
-      return db;
-    };
-    let db: Kysely<SitqSchema>;
-    try {
-      db = dialect.retryOpen === undefined
-        ? await openAndMigrate()
-        : await dialect.retryOpen(openAndMigrate);
-    } catch (error) {
-      throw dialect.mapError(error, { elapsedMs: performance.now() - started });
-    }
-    dialect.afterMigrate?.();
-    this.#db = db;
-  }
-
-  #closedError(): DatabaseError {
-    return new DatabaseError(
-      "CLOSED",
-      `Cannot use ${this.description}: it was closed; create a new backend`,
-    );
-  }
-
-  async #run<T>(fn: (db: Kysely<SitqSchema>) => Promise<T>): Promise<T> {
-    if (this.#userTransactions > 0) {
-      assertOutsideTransaction(this, this.description);
-    }
-    // Synchronous drivers settle every call in microtasks; see macrotask_turn.
-    const turn = macrotaskTurn();
-    if (turn !== undefined) await turn;
-    await this.open();
-    const db = this.#db;
-    if (db === undefined || this.#closed) throw this.#closedError();
-    const started = performance.now();
-    try {
-      return await fn(db);
-    } catch (error) {
-      // Whatever the driver says about a handle closed under this call, the
-      // caller's problem is that the backend was closed.
-      if (this.#closed) throw this.#closedError();
-      throw this.#dialect.mapError(error, {
-        elapsedMs: performance.now() - started,
-      });
-    }
+    return this.#session.open();
   }
 
   /**
-   * Runs `fn` in a write transaction. `durable: false` is for writes whose
-   * loss in a power cut is harmless because delivery is at-least-once anyway
-   * (a claim, a lease renewal, progress): the dialect may skip the sync
-   * that makes a commit survive power loss. The next durable commit covers
-   * them too. `changes` says, from `fn`'s result, what the write changed:
-   * the dialect's `beforeCommit` announces it inside the transaction (to
-   * other processes), and subscribers hear of it once it has committed.
+   * Inserts tasks in one transaction and returns their ids (or, with
+   * `outcomes: true`, an outcome per row); with `options.transaction`, in
+   * the caller's transaction instead.
    */
-  async #write<T>(
-    fn: (trx: Transaction<SitqSchema>, db: Kysely<SitqSchema>) => Promise<T>,
-    { durable = true, changes }: {
-      durable?: boolean;
-      changes?: (result: T) => readonly BackendChange[];
-    } = {},
-  ): Promise<T> {
-    const dialect = this.#dialect;
-    this.#feed.ownWrite();
-    let made: readonly BackendChange[] = [];
-    const result = await this.#run((db) =>
-      dialect.withWriteLock(() => {
-        const write = (connection: Kysely<SitqSchema>) =>
-          transact(connection, async (trx) => {
-            const result = await fn(trx, db);
-            made = changes?.(result) ?? [];
-            if (
-              dialect.beforeCommit !== undefined &&
-              (made.length > 0 || !durable)
-            ) {
-              await dialect.beforeCommit(trx, { durable, changes: made });
-            }
-            return result;
-          });
-        return durable || dialect.relaxedCommit === undefined
-          ? write(db)
-          : dialect.relaxedCommit(db, write);
-      })
-    );
-    for (const change of made) this.#feed.emit(change);
-    return result;
-  }
-
-  /**
-   * Inserts tasks in one transaction and returns their ids; with
-   * `options.transaction`, in the caller's transaction instead.
-   */
+  insertTasks(
+    tasks: readonly NewTaskRow[],
+    options?: InsertOptions & { outcomes?: false },
+  ): Promise<number[]>;
+  /** Inserts tasks; returns an outcome per row. */
+  insertTasks(
+    tasks: readonly NewTaskRow[],
+    options: InsertOptions & { outcomes: true },
+  ): Promise<InsertOutcome[]>;
   async insertTasks(
     tasks: readonly NewTaskRow[],
     options: InsertOptions = {},
-  ): Promise<number[]> {
+  ): Promise<number[] | InsertOutcome[]> {
     if (tasks.length === 0) return [];
+    const outcomes = options.outcomes === true;
     if (options.transaction !== undefined) {
-      return await this.#insertIn(options.transaction, tasks);
+      return await this.#transactions.insertIn(
+        options.transaction,
+        tasks,
+        outcomes,
+      );
     }
     let runAt = Infinity;
     for (const task of tasks) runAt = Math.min(runAt, task.runAt);
-    return await this.#write(
-      (trx, db) => (this.#insert ??= new InsertTasks(db)).run(trx, tasks),
-      { changes: () => [{ type: "enqueued", runAt }] },
-    );
+    const changes = (): BackendChange[] => [{ type: "enqueued", runAt }];
+    return outcomes
+      ? await this.#session.write(
+        (db) => this.#insertFor(db).outcomes(tasks),
+        { changes },
+      )
+      : await this.#session.write(
+        (db) => this.#insertFor(db).ids(tasks),
+        { changes },
+      );
   }
 
   /**
-   * Inserts in the caller's transaction. The statements are compiled here
-   * (for this database, its schema included) and run on the caller's
-   * connection; the commit is the caller's, so nothing is emitted to this
-   * process's subscribers now: other connections' commits reach them
-   * through the change probe, as another process's would.
+   * Inserts a graph of tasks and their dependencies in one transaction (or
+   * the caller's); returns the ids in order. See `Backend.insertGraph`.
    */
-  async #insertIn(
-    transaction: DatabaseTransaction,
-    tasks: readonly NewTaskRow[],
+  async insertGraph(
+    tasks: readonly NewGraphTask[],
+    options: GraphInsertOptions = {},
   ): Promise<number[]> {
-    const pending = this.#pendingInserts.get(transaction);
-    // Inside this backend's own transaction() the database is open and
-    // #run must not be entered (see transaction_scope.ts).
-    const db = pending === undefined
-      ? await this.#run((db) => Promise.resolve(db))
-      : this.#db!;
-    const insert = this.#insert ??= new InsertTasks(db);
-    // The caller's driver reports its own errors: the statement ran on its
-    // connection, in its transaction, not on this backend's.
-    const ids = await insert.run(transaction as unknown as QueryRunner, tasks);
-    let runAt = Infinity;
-    for (const task of tasks) runAt = Math.min(runAt, task.runAt);
-    if (pending !== undefined) pending.runAt = Math.min(pending.runAt, runAt);
-    // Announced in the same transaction (PostgreSQL: NOTIFY), so it reaches
-    // other processes when the caller commits, and not if it rolls back.
-    await this.#dialect.beforeCommit?.(transaction as unknown as QueryRunner, {
-      durable: true,
-      changes: [{ type: "enqueued", runAt }],
-      committedHere: pending !== undefined,
-    });
-    return ids;
+    if (tasks.length === 0) return [];
+    if (options.transaction !== undefined) {
+      return await this.#transactions.graphIn(options.transaction, tasks);
+    }
+    const inserted = await this.#session.write(
+      (db) => this.#graphFor(db).run(tasks),
+      {
+        changes: ({ queuedRunAt }) =>
+          queuedRunAt === undefined
+            ? []
+            : [{ type: "enqueued", runAt: queuedRunAt }],
+      },
+    );
+    return inserted.ids;
+  }
+
+  /** The parents of task `id` with their results, in the order given. */
+  getParents(id: number): Promise<ParentRow[]> {
+    return this.#session.read((db) =>
+      runProgram(this.#dependentsFor(db).parents(id), db)
+    );
   }
 
   /**
@@ -340,59 +265,64 @@ export class SqlBackend implements Backend, AsyncDisposable {
    * @throws What `fn` throws (after the rollback), or a `DatabaseError` if
    * the commit fails.
    */
-  async transaction<T, DB = Record<string, Record<string, unknown>>>(
+  transaction<T, DB = Record<string, Record<string, unknown>>>(
     fn: (trx: Transaction<DB>) => Promise<T>,
   ): Promise<T> {
-    const pending = { runAt: Infinity };
-    this.#userTransactions++;
-    let result: T;
-    try {
-      result = await this.#write((trx) => {
-        this.#pendingInserts.set(trx, pending);
-        return runInTransactionScope(
-          this,
-          () => fn(trx as unknown as Transaction<DB>),
-        );
-      });
-    } finally {
-      this.#userTransactions--;
-    }
-    if (pending.runAt !== Infinity) {
-      this.#feed.emit({ type: "enqueued", runAt: pending.runAt });
-    }
-    return result;
+    return this.#transactions.run(fn);
   }
 
-  /** Settles finished attempts and claims new tasks in one transaction. */
+  /**
+   * Settles finished attempts and claims new tasks in one transaction; the
+   * tasks that waited for those that ended are released or cancelled in
+   * it too (`workflow_writes.ts`).
+   */
   async settleAndClaim(
     settlements: readonly Settlement[],
     claim: ClaimRequest | undefined,
   ): Promise<SettleAndClaimResult> {
-    const result = await this.#write(async (trx, db) => {
-      const applied = await (this.#settle ??= new SettleAttempts(db))
-        .run(trx, settlements);
-      if (claim === undefined || claim.limit <= 0) {
-        return { applied, claimed: [] };
-      }
-      const claims = this.#claim ??= new ClaimTasks(
-        db,
-        this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING,
+    const alone = this.#dialect.settleAndClaimAlone;
+    if (alone !== undefined) {
+      // The dialect's one-round-trip form; undefined: nothing written, the
+      // transaction below must do it (dependents to release).
+      const done = await this.#session.read(() =>
+        alone.call(this.#dialect, settlements, claim)
       );
-      const claimed = await claims.run(trx, claim);
-      // Only a short claim asks: a full one may leave due work behind.
-      if (claimed.length === claim.limit) return { applied, claimed };
-      const nextRunAt = await claims.nextRunAt(trx, claim);
-      return nextRunAt === undefined
-        ? { applied, claimed }
-        : { applied, claimed, nextRunAt };
-    }, {
-      durable: settlements.length > 0,
-      changes: () =>
-        settlements.length === 0 ? [] : [{
-          type: "settled",
-          ids: settlements.map((settlement) => settlement.id),
-        }],
-    });
+      if (done !== undefined) {
+        if (settlements.length > 0) {
+          this.#session.emit({
+            type: "settled",
+            ids: settlements.map((settlement) => settlement.id),
+          });
+        }
+        return done;
+      }
+    }
+    const { result } = await this.#session.write(
+      (db) =>
+        settleThenRelease(
+          (this.#settleAndClaim ??= new SettleAndClaim(db, this.#locking()))
+            .run(settlements, claim),
+          settlements,
+          this.#dependentsFor(db),
+        ),
+      {
+        durable: settlements.length > 0,
+        changes: (written: SettledWithDependents) =>
+          settlements.length === 0 ? [] : [
+            {
+              type: "settled",
+              ids: [
+                ...settlements.map((settlement) => settlement.id),
+                ...written.cancelled,
+              ],
+            },
+            ...(written.result.releasedRunAt === undefined ? [] : [{
+              type: "enqueued" as const,
+              runAt: written.result.releasedRunAt,
+            }]),
+          ],
+      },
+    );
     return result;
   }
 
@@ -402,7 +332,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
     leaseExpiresAt: number,
   ): Promise<Set<number>> {
     if (tokens.length === 0) return new Set();
-    return await this.#write(
+    return await this.#session.writeWith(
       (trx) => renewLeases(trx, tokens, leaseExpiresAt),
       { durable: false },
     );
@@ -410,8 +340,16 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Requeues (or fails) tasks whose lease expired, recording lost attempts. */
   async recoverExpiredLeases(now: number, error: string): Promise<number[]> {
-    return await this.#write(
-      (trx) => recoverExpiredLeases(trx, now, error),
+    return await this.#session.writeWith(
+      async (trx, db) => {
+        const recovered = await recoverExpiredLeases(trx, now, error);
+        // Those that failed for good end their dependents' wait.
+        await runProgram(
+          this.#dependentsFor(db).afterEnded(recovered, now),
+          trx,
+        );
+        return recovered;
+      },
       {
         changes: (recovered) =>
           recovered.length === 0 ? [] : [
@@ -424,7 +362,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Stores progress while `token` still fences the running attempt. */
   async saveProgress(token: FencingToken, progress: string): Promise<boolean> {
-    return await this.#write(
+    return await this.#session.writeWith(
       (trx) => saveProgress(trx, token, progress),
       { durable: false },
     );
@@ -432,50 +370,101 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Reads one task. */
   getTask(id: number): Promise<TaskRow | undefined> {
-    return this.#run((db) => selectTask(db, id));
+    return this.#session.read((db) => selectTask(db, id));
   }
 
   /** Reads a task's attempt history. */
   getAttempts(id: number): Promise<AttemptRow[]> {
-    return this.#run((db) => selectAttempts(db, id));
+    return this.#session.read((db) => selectAttempts(db, id));
   }
 
   /** Lists tasks, newest first. */
   listTasks(query: ListQuery): Promise<TaskRow[]> {
     // An empty status list matches no task (and `in ()` is not valid SQL).
     if (query.statuses?.length === 0) return Promise.resolve([]);
-    return this.#run((db) => listTasks(db, query));
+    return this.#session.read((db) => listTasks(db, query));
   }
 
   /** Counts tasks per status. */
   countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
-    return this.#run(countByStatus);
+    return this.#session.read(countByStatus);
   }
 
   /** Counts tasks per name and status. */
   countByName(): Promise<NameStatusCount[]> {
-    return this.#run(countByName);
+    return this.#session.read(countByName);
   }
 
   /** Counts due queued tasks of names outside `query.names`, reading at most `query.limit`. */
   countDueExcept(query: DueExceptQuery): Promise<NameCount[]> {
-    return this.#run((db) => countDueExcept(db, query));
+    return this.#session.read((db) => countDueExcept(db, query));
   }
 
-  /** Cancels a queued task. */
+  /** Cancels a waiting or queued task, and its dependents with it. */
   async cancel(id: number, now: number): Promise<TransitionResult> {
-    return await this.#write((trx) => cancelTask(trx, id, now), {
-      changes: (result) =>
-        result.changed ? [{ type: "settled", ids: [id] }] : [],
-    });
+    const { result } = await this.#session.writeWith(
+      (trx, db) =>
+        afterCancel(cancelTask(trx, id, now), trx, this.#dependentsFor(db), {
+          id,
+          now,
+        }),
+      {
+        changes: ({ result, cancelled, released }) =>
+          result.changed
+            ? [
+              { type: "settled", ids: [id, ...cancelled] },
+              ...(released > 0
+                ? [{ type: "enqueued" as const, runAt: now }]
+                : []),
+            ]
+            : [],
+      },
+    );
+    return result;
   }
 
   /** Puts a failed or cancelled task back in the queue. */
   async requeue(id: number, now: number): Promise<TransitionResult> {
-    return await this.#write((trx) => requeueTask(trx, id, now), {
-      changes: (result) =>
-        result.changed ? [{ type: "enqueued", runAt: now }] : [],
-    });
+    try {
+      return await this.#session.writeWith(
+        async (trx, db) => {
+          const blockedBy = await requeueBlockedBy(trx, id);
+          if (blockedBy !== undefined) {
+            return {
+              changed: false,
+              row: await selectTask(trx, id),
+              blockedBy,
+            };
+          }
+          const result = await requeueKeyed(
+            trx,
+            this.#insertFor(db).holders,
+            id,
+            now,
+          );
+          return result.changed
+            ? await afterRequeue(trx, this.#dependentsFor(db), id)
+            : result;
+        },
+        {
+          changes: (result) =>
+            result.changed ? [{ type: "enqueued", runAt: now }] : [],
+        },
+      );
+    } catch (error) {
+      // PostgreSQL: another transaction took the task's key between the
+      // check and the update, and the index refused a second holder.
+      if (!isKeyConflict(error)) throw error;
+      return await this.#session.read(async (db) => {
+        const heldBy = await otherKeyHolder(
+          db,
+          this.#insertFor(db).holders,
+          id,
+        );
+        if (heldBy === undefined) throw error;
+        return { changed: false, row: await selectTask(db, id), heldBy };
+      });
+    }
   }
 
   /** Deletes finished tasks and their history. */
@@ -486,65 +475,23 @@ export class SqlBackend implements Backend, AsyncDisposable {
     const final = statuses.filter(isFinalStatus);
     // Only final statuses are pruned: with none, there is nothing to write.
     if (final.length === 0) return 0;
-    return await this.#write((trx) => pruneTasks(trx, final, before));
+    return await this.#session.writeWith((trx) =>
+      pruneTasks(trx, final, before)
+    );
   }
 
   /** Subscribes to changes; see {@linkcode BackendChange}. */
   subscribe(listener: (change: BackendChange) => void): Unsubscribe {
-    return this.#feed.subscribe(listener);
+    return this.#session.subscribe(listener);
   }
 
   /** Closes the database. Safe to call more than once. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#feed.close();
-    const opening = this.#opening;
-    if (opening !== undefined) await opening.catch(() => {});
-    const db = this.#db;
-    if (db !== undefined) {
-      // Let a transaction or query already running finish first: closing
-      // the handle under it would leave a half-done write, and on some
-      // drivers its lock, behind.
-      await this.#dialect.withWriteLock(() =>
-        db.connection().execute(async () => {})
-      ).catch(() => {});
-      await db.destroy();
-    }
-    this.#db = undefined;
+  close(): Promise<void> {
+    return this.#session.close();
   }
 
   /** Closes the database (`await using backend = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-/**
- * Runs `fn` in a transaction on `db` and commits. When a statement or the
- * commit fails, the transaction is rolled back and that first error is the
- * one the caller sees. SQLite ends a transaction by itself on some failures
- * (a full disk, an I/O error), and the rollback then fails with "no
- * transaction is active": reported instead, that would hide why the write
- * failed (Kysely's `transaction().execute()` reports the rollback's error).
- */
-async function transact<T>(
-  db: Kysely<SitqSchema>,
-  fn: (trx: Transaction<SitqSchema>) => Promise<T>,
-): Promise<T> {
-  const trx = await db.startTransaction().execute();
-  try {
-    const result = await fn(trx);
-    await trx.commit().execute();
-    return result;
-  } catch (error) {
-    try {
-      await trx.rollback().execute();
-    } catch {
-      // Ended by SQLite already, or the rollback failed too: the first error
-      // says what happened. The connection is released either way, and the
-      // dialect's next BEGIN ends any transaction this left open.
-    }
-    throw error;
   }
 }

@@ -84,6 +84,8 @@ export interface ClaimLoopOptions extends Omit<WakeUpsOptions, "wake"> {
   unhandled: UnhandledWork;
   /** Opens the backend. */
   open(): Promise<void>;
+  /** What ends with the loop and `processOne()` (the thread pool's threads). */
+  release(): Promise<void>;
 }
 
 /** Claims, runs and writes until stopped; see the module doc. */
@@ -228,6 +230,7 @@ export class ClaimLoop implements StopTarget {
       await completer.write();
     } finally {
       stopHeartbeat();
+      await this.#options.release();
     }
     return true;
   }
@@ -276,6 +279,8 @@ export class ClaimLoop implements StopTarget {
       this.#wakeUps.stop();
       this.#stopHeartbeat?.();
       this.#options.unhandled.stop();
+      // Still stopping (a start() now is refused) until the threads exit.
+      await this.#options.release();
       this.#mode = "stopped";
       this.#stopReason ??= "stop";
       this.#notifyIdle();

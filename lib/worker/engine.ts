@@ -31,6 +31,8 @@ import { Completer } from "./completer.ts";
 import { Executor } from "./executor.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { Shutdown } from "./shutdown.ts";
+import { resolveThreadOptions } from "./threads/options.ts";
+import { ThreadRunner } from "./threads/thread_runner.ts";
 import type { WorkerEvents, WorkerOptions } from "./types.ts";
 import { UnhandledWork } from "./unhandled_work.ts";
 import { DEFAULT_LEASE_DURATION } from "./worker_checks.ts";
@@ -80,18 +82,28 @@ export function buildEngine(
   const events = new TypedEmitter<WorkerEvents>((error) =>
     logger.error?.({ workerId, err: error }, "a worker event listener threw")
   );
+  const serializer = options.serializer ?? new SuperJsonSerializer();
+  const threads = new ThreadRunner({
+    threads: resolveThreadOptions(options.threads),
+    workerId,
+    serializer,
+    logger,
+    saveProgress: (token, progress) => backend.saveProgress(token, progress),
+  });
   const executor = new Executor({
     workerId,
     tasks: options.tasks,
-    serializer: options.serializer ?? new SuperJsonSerializer(),
+    serializer,
     clock,
     logger,
     saveProgress: (token, progress) => backend.saveProgress(token, progress),
+    readParents: (id) => backend.getParents(id),
     onDecided: (attempt, outcome, value) => {
       if (outcome !== undefined) completer.add(attempt, outcome, value);
       loop.wake();
     },
     onRetryAt: (at) => loop.wakeAt(at),
+    threads,
   });
   executor.bind("create Worker");
   const completer = new Completer({
@@ -134,6 +146,7 @@ export function buildEngine(
       interval: 10 * pollInterval,
     }),
     open: () => backend.open(),
+    release: () => threads.release(),
     subscribe: (listener) => backend.subscribe(listener),
     // The backend's notice that it can only poll for other processes' work
     // (see `BackendChange`): worth one warning per worker, not one per start.

@@ -32,8 +32,11 @@ import type { Clock, TaskId } from "../core/types.ts";
 import type {
   ClaimedTask,
   FencingToken,
+  ParentRow,
   Settlement,
 } from "../storage/backend.ts";
+import { parentAccess } from "./parent_results.ts";
+import type { ThreadRunner } from "./threads/thread_runner.ts";
 import type { AnyTask } from "./types.ts";
 import { checkWorkerTasks } from "./worker_checks.ts";
 
@@ -82,6 +85,8 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Stores a progress value while `token` holds. */
   saveProgress(token: FencingToken, progress: string): Promise<boolean>;
+  /** Reads a task's parents, for its context (`parent_results.ts`). */
+  readParents(id: number): Promise<ParentRow[]>;
   /**
    * Called once per attempt when its outcome is decided; `undefined` means
    * dropped unwritten (the lease was lost). `value` is the handler's result,
@@ -94,6 +99,11 @@ export interface ExecutorOptions {
   ): void;
   /** A failed attempt will be retried at `at` (epoch ms). */
   onRetryAt(at: number): void;
+  /**
+   * Runs the handlers that live in a module (`threadModule()`) in worker
+   * threads; every other handler runs on the event loop, here.
+   */
+  threads: ThreadRunner;
 }
 
 /**
@@ -128,6 +138,7 @@ export class Executor {
    */
   bind(action: string): void {
     checkWorkerTasks(this.#options.tasks, action);
+    this.#options.threads.check(this.#options.tasks, action);
     this.#tasks = new Map(this.#options.tasks.map((task) => [task.name, task]));
     this.#names = [...this.#tasks.keys()];
   }
@@ -175,6 +186,17 @@ export class Executor {
       );
       return attempt;
     }
+    const source = this.#options.threads.sourceOf(task);
+    if (source !== undefined) {
+      // In a thread, which reads the arguments itself; whatever aborts the
+      // signal (timeout, stop deadline, lost lease) terminates the thread.
+      this.#armTimeout(attempt);
+      this.#options.threads.run(attempt, source).then(
+        ({ value, text }) => this.#succeed(attempt, value, text),
+        (error) => this.#fail(attempt, error),
+      );
+      return attempt;
+    }
     let args: unknown;
     try {
       args = this.#options.serializer.deserialize(claimed.args);
@@ -193,14 +215,7 @@ export class Executor {
       );
       return attempt;
     }
-    const timeout = claimed.timeout;
-    if (timeout !== null) {
-      attempt.timeoutTimer = setTimeout(() => {
-        const reason = new TaskTimeoutError(claimed.name, timeout);
-        this.#fail(attempt, reason, "timed_out");
-        attempt.controller.abort(reason);
-      }, timeout);
-    }
+    this.#armTimeout(attempt);
     const context = this.#context(attempt);
     const handler = task.handler as (
       this: TaskContext,
@@ -215,6 +230,18 @@ export class Executor {
         (error) => this.#fail(attempt, error),
       );
     return attempt;
+  }
+
+  /** Fails the attempt as timed out, and aborts its signal, at its timeout. */
+  #armTimeout(attempt: Attempt): void {
+    const { claimed } = attempt;
+    const timeout = claimed.timeout;
+    if (timeout === null) return;
+    attempt.timeoutTimer = setTimeout(() => {
+      const reason = new TaskTimeoutError(claimed.name, timeout);
+      this.#fail(attempt, reason, "timed_out");
+      attempt.controller.abort(reason);
+    }, timeout);
   }
 
   /**
@@ -283,8 +310,9 @@ export class Executor {
 
   #context(attempt: Attempt): TaskContext {
     const { claimed } = attempt;
-    const { workerId, serializer, saveProgress } = this.#options;
+    const { workerId, serializer, saveProgress, readParents } = this.#options;
     return {
+      ...parentAccess(claimed.id, readParents, serializer),
       id: claimed.id as TaskId,
       name: claimed.name,
       attempt: claimed.attempt,
@@ -307,8 +335,13 @@ export class Executor {
     };
   }
 
-  #succeed(attempt: Attempt, value: unknown): void {
+  /** `text`: the result already serialized (by a thread). */
+  #succeed(attempt: Attempt, value: unknown, text?: string): void {
     if (attempt.done) return;
+    if (text !== undefined) {
+      this.decide(attempt, { outcome: "completed", result: text }, value);
+      return;
+    }
     let result: string;
     try {
       result = serializeOrThrow(

@@ -9,6 +9,7 @@ import type { Clock, StoredError, TaskId } from "../core/types.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Serializer } from "../core/serializer.ts";
 import type { Task } from "../core/task.ts";
+import type { ThreadPoolOptions } from "./threads/options.ts";
 
 /** Any task, whatever its argument and result types. */
 export type AnyTask = Task<never, unknown>;
@@ -127,6 +128,17 @@ export interface WorkerOptions {
    * @default {unlimited}
    */
   maxTasks?: number;
+  /**
+   * The thread pool that runs the tasks whose handlers live in a module
+   * (`queue.task(name, threadModule(url).handler(name))`): its size (by
+   * default the number of cores), each thread's memory limits, and the
+   * serializer module the threads load. Threads start only when such a
+   * task runs, and end when the worker stops. See
+   * {@linkcode ThreadPoolOptions}.
+   *
+   * @default {{ size: os.availableParallelism() }}
+   */
+  threads?: ThreadPoolOptions;
 }
 
 /** Options for {@linkcode Worker.stop}. */

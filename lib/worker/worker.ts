@@ -126,7 +126,8 @@ export class Worker implements AsyncDisposable {
    * A promise that settles when the worker's loop ends: after `stop()`, or
    * by itself once `maxTasks` tasks were claimed and finished (or its
    * backend was closed under it); {@linkcode Worker.stopReason} says which.
-   * Resolved before the first `start()`.
+   * Its worker threads (for thread tasks) have exited by then. Resolved
+   * before the first `start()`.
    */
   get done(): Promise<void> {
     return this.#engine.loop.done;
@@ -209,8 +210,9 @@ export class Worker implements AsyncDisposable {
    * Stops the worker gracefully: it stops claiming, lets running tasks
    * finish until the timeout, then aborts their signals (reason
    * `InterruptedError`) and returns their tasks to the queue at once, without
-   * counting the attempt. Never closes the backend. Resolves when the worker
-   * has stopped; calling it again returns the same promise.
+   * counting the attempt; a thread task's thread is terminated then. Never
+   * closes the backend. Resolves when the worker has stopped and its
+   * threads have exited; calling it again returns the same promise.
    *
    * @example
    * ```ts

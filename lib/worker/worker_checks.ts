@@ -27,6 +27,7 @@ import {
   describeShape,
 } from "../core/validate_shapes.ts";
 import { checkBackend } from "../storage/check_backend.ts";
+import { checkThreadOptions } from "./threads/options.ts";
 import type { StopOptions, WorkerOptions, WorkerRunOptions } from "./types.ts";
 
 /** The keys of {@linkcode WorkerOptions}, in the order messages list them. */
@@ -43,6 +44,7 @@ const WORKER_OPTION_KEYS = optionKeys<WorkerOptions>({
   clock: true,
   logger: true,
   maxTasks: true,
+  threads: true,
 });
 
 /** The keys of {@linkcode WorkerRunOptions}. */
@@ -130,6 +132,7 @@ function checkWorkerOptions(options: WorkerOptions, action: string): void {
   if (options.shutdownTimeout !== undefined) {
     checkTimerDuration(options.shutdownTimeout, action, "shutdownTimeout");
   }
+  checkThreadOptions(options.threads, action);
   if (
     options.workerId !== undefined &&
     (typeof options.workerId !== "string" || options.workerId.trim() === "")

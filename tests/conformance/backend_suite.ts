@@ -22,7 +22,15 @@
  * - schema.sqlite.ts: schema versions, SQLite only (a test that makes sense
  *   for one backend carries its name);
  * - schema.postgres.ts: schema versions, 64-bit columns, migration by many
- *   processes at once and the schema option, PostgreSQL only.
+ *   processes at once and the schema option, PostgreSQL only;
+ * - unique_keys.ts: unique keys through the Backend (who holds a key, the
+ *   modes, batches, requeue and prune); unique_keys_queue.ts: through the
+ *   queue and in transactions, concurrent ones included;
+ *   unique_processes.ts: processes racing for one key; unique_schema.ts:
+ *   the upgrade of a version 3 store.
+ * - workflows.ts: dependencies between tasks (release on the last parent,
+ *   concurrent parents, refused graphs, cancel cascades, run anyway,
+ *   requeue, parent results through a Worker, a 10,000-wide fan).
  *
  * Around them: harness.ts (the suite's own test API and its adapters'
  * contract), rows.ts (what tests send) and calls.ts (the calls they make).
@@ -61,7 +69,12 @@ import { progressTests } from "./progress.ts";
 import { postgresSchemaTests } from "./schema.postgres.ts";
 import { sqliteSchemaTests } from "./schema.sqlite.ts";
 import { settlementTests } from "./settlements.ts";
+import { uniqueKeyTests } from "./unique_keys.ts";
+import { uniqueKeyQueueTests } from "./unique_keys_queue.ts";
+import { uniqueProcessTests } from "./unique_processes.ts";
+import { uniqueSchemaTests } from "./unique_schema.ts";
 import { wakeUpTests } from "./wake_ups.ts";
+import { workflowTests } from "./workflows.ts";
 
 export type { BackendFactory, StoreSpec };
 
@@ -82,6 +95,11 @@ const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
   ["lifecycle and connections", lifecycleTests],
   ["schema versions (SQLite)", sqliteSchemaTests],
   ["schema versions (PostgreSQL)", postgresSchemaTests],
+  ["unique keys", uniqueKeyTests],
+  ["unique keys through the queue", uniqueKeyQueueTests],
+  ["unique keys across processes", uniqueProcessTests],
+  ["unique keys: upgrade from schema version 3", uniqueSchemaTests],
+  ["workflows", workflowTests],
 ];
 
 /** Every test of the suite for `factory`, in a stable order. */

@@ -47,6 +47,11 @@ export function insertTests({ test, factory }: Suite): void {
         created_at: row.createdAt,
         started_at: null,
         finished_at: null,
+        unique_key: null,
+        unique_for: null,
+        unique_released_at: null,
+        pending_parents: 0,
+        cancelled_by: null,
       });
     }
   });

@@ -11,7 +11,12 @@
  *
  * @module
  */
-import type { Backend, BackendChange } from "../../lib/storage/backend.ts";
+import type {
+  Backend,
+  BackendChange,
+  InsertOptions,
+  NewTaskRow,
+} from "../../lib/storage/backend.ts";
 
 /** Spreads calls over `backends` in turn; see the module doc. */
 export function roundRobinBackend(backends: readonly Backend[]): Backend {
@@ -24,7 +29,15 @@ export function roundRobinBackend(backends: readonly Backend[]): Backend {
     open: async () => {
       for (const backend of backends) await backend.open();
     },
-    insertTasks: (tasks) => next().insertTasks(tasks),
+    // Both overloads: the options (a transaction, outcomes) pass through.
+    insertTasks:
+      ((tasks: readonly NewTaskRow[], options?: InsertOptions) =>
+        next().insertTasks(
+          tasks,
+          options as InsertOptions & { outcomes: true },
+        )) as Backend["insertTasks"],
+    insertGraph: (tasks, options) => next().insertGraph(tasks, options),
+    getParents: (id) => next().getParents(id),
     settleAndClaim: (settlements, request) =>
       next().settleAndClaim(settlements, request),
     renewLeases: (tokens, leaseExpiresAt) =>

@@ -98,6 +98,7 @@ export function counts(
   fields: Partial<Record<TaskRow["status"], number>>,
 ): Record<TaskRow["status"], number> {
   return {
+    waiting: 0,
     queued: 0,
     running: 0,
     completed: 0,

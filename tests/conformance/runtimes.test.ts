@@ -81,8 +81,9 @@ function needsBuild(target: RuntimeTarget): boolean {
 
 /**
  * Compiles this folder's suite (not its bun tests) to JavaScript with tsc,
- * types stripped and `.ts` imports rewritten, and copies the claimer
- * fixture beside it so `../fixtures/` resolves as in the sources. Only
+ * types stripped and `.ts` imports rewritten, and copies the fixtures its
+ * child processes run beside it so `../fixtures/` resolves as in the
+ * sources. Only
  * these files are compiled (`--noResolve`): lib/ is reached through
  * `SITQ_MODULE` at run time, and through type imports that compile away.
  */
@@ -121,6 +122,7 @@ async function buildForNode20(): Promise<void> {
       "conformance_claimer.mjs",
       "conformance_opener.mjs",
       "open_store.mjs",
+      "unique_producer.mjs",
     ]
   ) {
     copyFileSync(

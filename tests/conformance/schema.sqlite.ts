@@ -35,6 +35,25 @@ const SCHEMA_V1 = `
   INSERT INTO "sitq_meta" ("key", "value") VALUES ('schema_version', '1');
 `;
 
+/**
+ * The schema as it stood at version 3, word for word what sitq wrote then:
+ * version 1's tables, version 2's progress column and attempt history (its
+ * ids AUTOINCREMENT), version 3's queued-only run-time index. Frozen on
+ * purpose: it is a file from the past.
+ */
+const SCHEMA_V3 = SCHEMA_V1.replace(
+  'INSERT INTO "sitq_meta" ("key", "value") VALUES (\'schema_version\', \'1\');',
+  `ALTER TABLE "sitq_tasks" ADD COLUMN "progress" text;
+  CREATE TABLE "sitq_attempts" ("id" integer primary key autoincrement,
+    "task_id" integer not null, "attempt" integer not null,
+    "worker_id" text not null, "started_at" integer not null,
+    "finished_at" integer not null, "outcome" text not null, "error" text);
+  CREATE INDEX "sitq_attempts_task" on "sitq_attempts" ("task_id");
+  CREATE INDEX "sitq_tasks_next_run" on "sitq_tasks" ("run_at")
+    where ("status" = 'queued' and "run_at" >= 0);
+  INSERT INTO "sitq_meta" ("key", "value") VALUES ('schema_version', '3');`,
+);
+
 function schemaVersion(db: RawDatabase): number {
   const [row] = db.prepare(
     "select value from sitq_meta where key = 'schema_version'",
@@ -119,5 +138,69 @@ export function sqliteSchemaTests({ test, factory }: Suite): void {
     assert.equal(await calls.insertOne(backend), 2, "ids go on");
     const version = await currentVersion(t);
     assert.equal(await withRawSqlite(path, schemaVersion), version);
+  });
+
+  test("a version 3 database is upgraded in place: its history stays, in order, and new history follows it", async (t) => {
+    const path = t.store().path!;
+    await withRawSqlite(path, (db) => {
+      db.exec(SCHEMA_V3);
+      const insert = db.prepare(
+        `insert into sitq_tasks (name, args, status, priority, run_at,
+           attempts, max_attempts, created_at, finished_at)
+         values ('job', '[]', ?, 0, ?, ?, 3, ?, ?)`,
+      );
+      insert.run("failed", T0 - 10, 2, T0 - 20, T0 - 5);
+      insert.run("queued", T0 - 10, 0, T0 - 20, null);
+      // History with gaps, as left by pruning: ids 4 and 9, the sequence
+      // at 12.
+      const history = db.prepare(
+        `insert into sitq_attempts (id, task_id, attempt, worker_id,
+           started_at, finished_at, outcome, error)
+         values (?, 1, ?, 'old', ?, ?, 'failed', '{}')`,
+      );
+      history.run(4, 1, T0 - 9, T0 - 8);
+      history.run(9, 2, T0 - 7, T0 - 6);
+      db.prepare(
+        "update sqlite_sequence set seq = 12 where name = 'sitq_attempts'",
+      ).run();
+    });
+    const backend = t.backend();
+    assert.deepEqual(
+      (await calls.attemptRows(backend, 1)).map((
+        a,
+      ) => [a.attempt, a.worker_id]),
+      [[1, "old"], [2, "old"]],
+    );
+    const token = await calls.claimOne(backend);
+    assert.equal(token.id, 2);
+    assert.equal(await calls.settle(backend, rows.completed(token)), true);
+    assert.equal(await backend.requeue(1, T0).then((r) => r.changed), true);
+    const again = await calls.claimOne(backend);
+    assert.deepEqual([again.id, again.attempt], [1, 1]);
+    assert.equal(await calls.settle(backend, rows.completed(again)), true);
+    assert.deepEqual(
+      (await calls.attemptRows(backend, 1)).map((a) => [a.attempt, a.outcome]),
+      [[1, "failed"], [2, "failed"], [1, "completed"]],
+      "the requeued task's new attempt comes after its old history",
+    );
+    assert.deepEqual(
+      (await calls.attemptRows(backend, 2)).map((a) => a.outcome),
+      ["completed"],
+    );
+    const version = await currentVersion(t);
+    await withRawSqlite(path, (db) => {
+      assert.equal(schemaVersion(db), version);
+      const ids = db.prepare("select id from sitq_attempts order by id")
+        .all().map((row) => (row as { id: number }).id);
+      assert.deepEqual(ids.slice(0, 2), [4, 9], "old ids kept");
+      assert.ok(ids.slice(2).every((id) => id > 9), `${ids} go on above`);
+      assert.deepEqual(
+        db.prepare(
+          "select name from sqlite_sequence where name = 'sitq_attempts'",
+        ).all(),
+        [],
+        "history ids no longer use AUTOINCREMENT",
+      );
+    });
   });
 }

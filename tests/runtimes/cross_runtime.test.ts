@@ -37,6 +37,13 @@ test("node enqueues, deno runs, bun reads the same file", async () => {
     driver: "bun:sqlite",
     describe: COMMON_FACTS.describe,
     squares: [4, 9, 16],
-    stats: { queued: 0, running: 0, completed: 4, failed: 0, cancelled: 0 },
+    stats: {
+      waiting: 0,
+      queued: 0,
+      running: 0,
+      completed: 4,
+      failed: 0,
+      cancelled: 0,
+    },
   });
 });

@@ -170,7 +170,14 @@ export const COMMON_FACTS = {
   },
   events: { completed: 19, failed: 2, retrying: 1 },
   worker: { completed: 19, failed: 2, retried: 1 },
-  stats: { queued: 0, running: 0, completed: 19, failed: 2, cancelled: 1 },
+  stats: {
+    waiting: 0,
+    queued: 0,
+    running: 0,
+    completed: 19,
+    failed: 2,
+    cancelled: 1,
+  },
   otherBackend: {
     describe: DESCRIBE_FACTS,
     sameStats: true,

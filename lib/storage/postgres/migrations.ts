@@ -17,6 +17,7 @@
  */
 import { type Kysely, sql } from "kysely";
 import { DatabaseError } from "../../core/errors.ts";
+import { migrateDependencies } from "../dependencies_schema.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
 type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
@@ -90,6 +91,52 @@ const MIGRATIONS: readonly Migration[] = [
         ])
       ).execute();
   },
+  // v4: unique keys (see the SQLite migration for what the index holds and
+  // why). Under READ COMMITTED an enqueue that meets another transaction's
+  // uncommitted holder waits for its end, then skips or inserts.
+  async (db) => {
+    for (
+      const [column, type] of [
+        ["unique_key", "text"],
+        ["unique_for", "bigint"],
+        ["unique_released_at", "bigint"],
+      ] as const
+    ) {
+      await db.schema.alterTable("sitq_tasks").addColumn(column, type)
+        .execute();
+    }
+    await db.schema.createIndex("sitq_tasks_unique_key").on("sitq_tasks")
+      .columns(["name", "unique_key"]).unique()
+      .where((eb) =>
+        eb.and([
+          eb(sql.ref("unique_key"), "is not", null),
+          eb.or([
+            eb(sql.ref("status"), "in", [
+              sql.lit("waiting"),
+              sql.lit("queued"),
+              sql.lit("running"),
+            ]),
+            eb.and([
+              eb(sql.ref("status"), "=", sql.lit("completed")),
+              eb(sql.ref("unique_for"), "is not", null),
+              eb(sql.ref("unique_released_at"), "is", null),
+            ]),
+          ]),
+        ])
+      ).execute();
+  },
+  // v5: nothing changes on PostgreSQL; the version is SQLite's (see its v5:
+  // fewer pages per worker commit). Both of SQLite's changes would cost
+  // PostgreSQL more than they save. Its identity column has no
+  // sqlite_sequence row to drop. And an update that changes an indexed
+  // column, or one an index's condition names (a claim or settlement
+  // changes `status`), adds an entry to every index whose condition the
+  // new row meets: an index of every task's run time would grow at every
+  // claim, settlement and renewal, where the queued-only one grows only at
+  // inserts and retries. The next-run lookup suits both indexes.
+  async () => {},
+  // v6: dependencies between tasks (workflows); see dependencies_schema.ts.
+  (db) => migrateDependencies(db, "bigint"),
 ];
 
 /** The schema version this sitq writes; the same number as SQLite's. */

@@ -12,6 +12,12 @@
  */
 import { DatabaseError } from "../../core/errors.ts";
 import { detectRuntime, importRuntimeModule } from "../../runtime/runtime.ts";
+import {
+  canPipeline,
+  type PipelineClient,
+  type PipelineStatement,
+  runPipeline,
+} from "./pipeline.ts";
 
 /** What one query returns, as `pg` reports it. */
 export interface PgQueryResult {
@@ -33,6 +39,13 @@ export interface PgPoolClient {
   on?(event: "error", listener: (error: Error) => void): unknown;
   /** Removes an error listener. */
   removeListener?(event: "error", listener: (error: Error) => void): unknown;
+  /**
+   * Runs statements in one round trip as one transaction (`pipeline.ts`);
+   * set by {@linkcode guardedPool} on a `pg.Client`, absent otherwise.
+   */
+  pipeline?(
+    statements: readonly PipelineStatement[],
+  ): Promise<(string | null)[][]>;
 }
 
 /** The pool calls sitq makes. */
@@ -205,8 +218,15 @@ export function guardedPool(pool: PgPool, owned: boolean): PgPool {
     async connect() {
       const client = await pool.connect();
       client.on?.("error", ignore);
+      const wire = client as unknown as PipelineClient;
       return {
         query: (text, values) => client.query(text, values),
+        ...(canPipeline(wire)
+          ? {
+            pipeline: (statements: readonly PipelineStatement[]) =>
+              runPipeline(wire, statements),
+          }
+          : {}),
         release(error) {
           client.removeListener?.("error", ignore);
           client.release(error);

@@ -40,6 +40,11 @@ import {
   type Transaction,
   type UnknownRow,
 } from "kysely";
+import type {
+  ClaimRequest,
+  SettleAndClaimResult,
+  Settlement,
+} from "../backend.ts";
 import type { WriteWatcher } from "../change_feed.ts";
 import type { ErrorTiming, PendingWrite, SqlDialect } from "../dialect.ts";
 import type { QueryRunner } from "../prepared_query.ts";
@@ -65,6 +70,7 @@ import {
   type PgErrorContext,
   toPostgresError,
 } from "./pg_errors.ts";
+import { isDependentsProbe, SettleInOneTrip } from "./settle_in_one_trip.ts";
 
 /** The settings the dialect needs, already checked and defaulted. */
 export interface PgDialectSettings {
@@ -94,6 +100,8 @@ const DEFAULT_STARTUP_WAIT_MS = 10_000;
 const MAX_OPEN_RETRY_PAUSE_MS = 500;
 /** The first half of the advisory lock key: "sitq" in ASCII. */
 const LOCK_CLASS = 0x73697471;
+/** Steps run the generic way after the one-trip probe found dependents. */
+const GENERIC_STEPS_AFTER_DEPENDENTS = 16;
 /** PostgreSQL's longest identifier, in bytes (NAMEDATALEN - 1). */
 const MAX_IDENTIFIER_BYTES = 63;
 
@@ -139,6 +147,16 @@ export class PgDialect implements SqlDialect {
   readonly #listener: ChangeListener | undefined;
   /** The last snapshot the polling probe read (see hasExternalChanges). */
   #snapshot: string | undefined;
+  /** The pool of the last Kysely instance made (see settleAndClaimAlone). */
+  #pool: PgPool | undefined;
+  /** The one-trip settle-and-claim statements (`settle_in_one_trip.ts`). */
+  readonly #oneTrip: SettleInOneTrip;
+  /**
+   * Steps left to run the generic way after the probe found dependents:
+   * while a workflow's tasks end, most settlements would fail the probe
+   * and pay for two writes, so the next ones skip the one-trip form.
+   */
+  #genericSteps = 0;
 
   /**
    * @param source A connection string, or the user's pool.
@@ -182,14 +200,15 @@ export class PgDialect implements SqlDialect {
     // Our own pool parses int8 by its own config (open_pg.ts); a borrowed
     // one keeps whatever parsers its owner set, so rows are fixed up here.
     this.parseRow = "pool" in source ? parseIntegerColumns : undefined;
+    this.#oneTrip = new SettleInOneTrip(settings.schema);
   }
 
   createKysely(): Kysely<SitqSchema> {
     const source = this.#source;
     const pool = "pool" in source
-      ? () => Promise.resolve(guardedPool(source.pool, false))
+      ? () => Promise.resolve(this.#pool = guardedPool(source.pool, false))
       : async () =>
-        guardedPool(
+        this.#pool = guardedPool(
           createOwnPool(await loadPg(), {
             ...this.#settings,
             connectionString: source.connectionString,
@@ -219,6 +238,56 @@ export class PgDialect implements SqlDialect {
 
   withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
     return fn();
+  }
+
+  /**
+   * A worker's step in one round trip (`settle_in_one_trip.ts`): settles,
+   * claims, notifies and commits in one pipeline on one pooled connection.
+   * Undefined, with nothing written, when a task it would end has
+   * dependents to release (the backend's transaction does that), or when
+   * the pool's connections are not `pg.Client`s.
+   */
+  async settleAndClaimAlone(
+    settlements: readonly Settlement[],
+    claim: ClaimRequest | undefined,
+  ): Promise<SettleAndClaimResult | undefined> {
+    const pool = this.#pool;
+    if (pool === undefined) return undefined;
+    if (this.#genericSteps > 0) {
+      this.#genericSteps--;
+      return undefined;
+    }
+    const client = await pool.connect();
+    let released = false;
+    try {
+      if (client.pipeline === undefined) return undefined;
+      if (
+        settlements.length === 0 && (claim === undefined || claim.limit <= 0)
+      ) {
+        return { applied: [], claimed: [] };
+      }
+      const statements = this.#oneTrip.statements(settlements, claim, {
+        channel: this.#channel,
+        payload: notificationPayload(this.#origin, [{ type: "settled" }]),
+        durable: settlements.length > 0,
+      });
+      let rows: (string | null)[][];
+      try {
+        rows = await client.pipeline(statements);
+      } catch (error) {
+        if (!isDependentsProbe(error)) throw error;
+        this.#genericSteps = GENERIC_STEPS_AFTER_DEPENDENTS;
+        return undefined;
+      }
+      return this.#oneTrip.result(settlements, claim, rows);
+    } catch (error) {
+      // A connection that failed mid-pipeline is not given back for reuse.
+      released = true;
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    } finally {
+      if (!released) client.release();
+    }
   }
 
   /**

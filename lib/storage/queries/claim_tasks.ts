@@ -36,8 +36,9 @@ import {
 } from "kysely";
 import type { ClaimedTask, ClaimRequest } from "../backend.ts";
 import type { ClaimLocking } from "../dialect.ts";
-import { PreparedQuery, type QueryRunner } from "../prepared_query.ts";
+import { PreparedQuery } from "../prepared_query.ts";
 import { QUEUED, type SitqSchema } from "../schema.ts";
+import { statement, type WriteProgram } from "../write_program.ts";
 
 interface ClaimParams extends Record<string, unknown> {
   workerId: string;
@@ -98,21 +99,39 @@ export class ClaimTasks {
     this.#locking = locking;
   }
 
+  // The last name list seen (a copy) and its key: a worker claims with the
+  // same names every time, and comparing them costs less than making the
+  // key again.
+  #lastNames: readonly string[] = [];
+  #lastKey = "[]";
+
+  /** The cache key of a name list. */
+  #keyOf(names: readonly string[]): string {
+    const last = this.#lastNames;
+    let same = names.length === last.length;
+    for (let index = 0; same && index < names.length; index++) {
+      same = names[index] === last[index];
+    }
+    if (!same) {
+      this.#lastKey = JSON.stringify(names);
+      this.#lastNames = [...names];
+    }
+    return this.#lastKey;
+  }
+
   /**
    * The earliest run time after `claim.now` among queued tasks named in
-   * `claim.names`, or undefined when there is none; read in `trx`.
+   * `claim.names`, or undefined when there is none; read in the program's
+   * transaction.
    */
-  async nextRunAt(
-    trx: QueryRunner,
-    claim: ClaimRequest,
-  ): Promise<number | undefined> {
-    const key = JSON.stringify(claim.names);
+  *nextRunAt(claim: ClaimRequest): WriteProgram<number | undefined> {
+    const key = this.#keyOf(claim.names);
     let query = this.#nextByNames.get(key);
     if (query === undefined) {
       query = this.#compileNext(claim.names);
       this.#nextByNames.set(key, query);
     }
-    const { rows } = await query.execute(trx, { now: claim.now });
+    const { rows } = yield* statement(query.with({ now: claim.now }));
     const next = rows[0]?.next;
     return next === null || next === undefined ? undefined : Number(next);
   }
@@ -137,15 +156,14 @@ export class ClaimTasks {
     );
   }
 
-  /** Claims tasks in `trx`; returns them in queue order. */
-  async run(trx: QueryRunner, claim: ClaimRequest): Promise<ClaimedTask[]> {
-    const { rows } = await this.#prepared(claim.names, claim.limit).execute(
-      trx,
-      {
+  /** Claims tasks; returns them in queue order. */
+  *run(claim: ClaimRequest): WriteProgram<ClaimedTask[]> {
+    const { rows } = yield* statement(
+      this.#prepared(claim.names, claim.limit).with({
         workerId: claim.workerId,
         leaseExpiresAt: claim.now + claim.leaseDuration,
         now: claim.now,
-      },
+      }),
     );
     // RETURNING order is unspecified; hand tasks out in queue order.
     rows.sort((a, b) =>
@@ -167,7 +185,7 @@ export class ClaimTasks {
     names: readonly string[],
     limit: number,
   ): PreparedQuery<ClaimParams, ClaimedRow> {
-    const key = JSON.stringify(names);
+    const key = this.#keyOf(names);
     let byLimit = this.#byNames.get(key);
     if (byLimit === undefined) {
       byLimit = new Map();
@@ -209,8 +227,12 @@ export class ClaimTasks {
         progress: null,
       });
       if (this.#locking === "serialized-writer") {
+        // One task: `id = (select ...)`, which SQLite reads as one value;
+        // `id in (select ...)` first fills a temporary table with the ids,
+        // which took about a third of a one-task claim (measured on
+        // bun:sqlite: 6 µs against 9-10).
         return this.#db.updateTable("sitq_tasks").set(set)
-          .where("id", "in", claimable(this.#db))
+          .where("id", limit === 1 ? "=" : "in", claimable(this.#db))
           .where("status", "=", QUEUED)
           .returning(CLAIMED_COLUMNS);
       }

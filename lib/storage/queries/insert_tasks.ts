@@ -9,12 +9,9 @@
  */
 import type { Kysely } from "kysely";
 import type { NewTaskRow } from "../backend.ts";
-import {
-  PreparedRows,
-  type QueryRunner,
-  statementSlices,
-} from "../prepared_query.ts";
+import { PreparedRows, statementSlices } from "../prepared_query.ts";
 import type { SitqSchema } from "../schema.ts";
+import { statement, type WriteProgram } from "../write_program.ts";
 
 /** Every field of a new task, each one parameter per row. */
 const NEW_TASK_FIELDS = [
@@ -49,14 +46,11 @@ export class InsertTasks {
     );
   }
 
-  /** Inserts `tasks` in `trx`; returns their ids in insert order. */
-  async run(
-    trx: QueryRunner,
-    tasks: readonly NewTaskRow[],
-  ): Promise<number[]> {
+  /** Inserts `tasks`; returns their ids in insert order. */
+  *run(tasks: readonly NewTaskRow[]): WriteProgram<number[]> {
     const ids: number[] = [];
     for (const slice of statementSlices(tasks)) {
-      const { rows } = await this.#insert.execute(trx, slice);
+      const { rows } = yield* statement(this.#insert.with(slice));
       for (const row of rows) ids.push(Number(row.id));
     }
     // RETURNING order is unspecified; ids are increasing in insert order.

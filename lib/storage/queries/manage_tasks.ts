@@ -1,8 +1,9 @@
 /**
  * Manage: the status changes a user asks for by id, and pruning.
  *
- * - Cancel. Parameters: the id, `now` (epoch ms). Guard: `status =
- *   'queued'`; a running task is not cancelled (its worker would not know).
+ * - Cancel. Parameters: the id, `now` (epoch ms). Guard: `status IN
+ *   ('waiting', 'queued')`; a running task is not cancelled (its worker
+ *   would not know).
  * - Requeue. Parameters: the id, `now`. Guard: `status IN ('failed',
  *   'cancelled')`; the task is queued to run at `now` with its attempts,
  *   result, error and progress reset.
@@ -15,7 +16,7 @@
  *
  * @module
  */
-import type { Kysely, Updateable } from "kysely";
+import type { ExpressionBuilder, Kysely, Updateable } from "kysely";
 import type { FinalStatus, TaskStatus } from "../../core/types.ts";
 import type { TransitionResult } from "../backend.ts";
 import type { SitqSchema, TasksTable } from "../schema.ts";
@@ -47,9 +48,9 @@ function transition(
   };
 }
 
-/** Cancels a queued task. */
+/** Cancels a waiting or queued task (its dependents: `release_dependents.ts`). */
 export const cancelTask: Transition = transition(
-  ["queued"],
+  ["waiting", "queued"],
   (now) => ({ status: "cancelled", finished_at: now }),
 );
 
@@ -78,6 +79,18 @@ export async function pruneTasks(
   final: readonly FinalStatus[],
   before: number,
 ): Promise<number> {
+  // Their dependency edges, either way round (schema v6).
+  const pruned = (eb: ExpressionBuilder<SitqSchema, "sitq_dependencies">) =>
+    eb.selectFrom("sitq_tasks").select("id")
+      .where("status", "in", final).where("finished_at", "<", before);
+  await trx.deleteFrom("sitq_dependencies")
+    .where((eb) =>
+      eb.or([
+        eb("child_id", "in", pruned(eb)),
+        eb("parent_id", "in", pruned(eb)),
+      ])
+    )
+    .execute();
   await trx.deleteFrom("sitq_attempts")
     .where("task_id", "in", (eb) =>
       eb.selectFrom("sitq_tasks").select("id")

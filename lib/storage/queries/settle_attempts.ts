@@ -7,6 +7,9 @@
  * settlement whose token is stale changes nothing and writes no history.
  * Each outcome is one `UPDATE`, so a failure and its reschedule happen
  * together: a failed task is never claimable before its backoff has passed.
+ * Only a retry sets `run_at`: SQLite updates an index only for a statement
+ * that sets one of its columns, so the others leave the run-time index
+ * (`sitq_tasks_next_run`, migration v5) alone, one page less per commit.
  * - `completed`: the result is stored and the task ends `completed`.
  * - `failed` / `timed_out`: the error is stored; the task is `queued` again
  *   at `retryAt`, or ends `failed` when `retryAt` is null.
@@ -21,10 +24,10 @@ import type { AttemptRow, Settlement } from "../backend.ts";
 import {
   PreparedQuery,
   PreparedRows,
-  type QueryRunner,
   statementSlices,
 } from "../prepared_query.ts";
 import { ATTEMPT_COLUMNS, type SitqSchema } from "../schema.ts";
+import { statement, type WriteProgram } from "../write_program.ts";
 import { whereOwned } from "./ownership.ts";
 
 interface SettleParams extends Record<string, unknown> {
@@ -32,6 +35,7 @@ interface SettleParams extends Record<string, unknown> {
   result: string | null;
   error: string | null;
   finishedAt: number | null;
+  /** The retry's run time; null leaves `run_at` as it is. */
   runAt: number | null;
   attemptDelta: number;
   id: number;
@@ -39,30 +43,42 @@ interface SettleParams extends Record<string, unknown> {
   attempt: number;
 }
 
+/** The settle `UPDATE`, setting `run_at` or not. */
+function settleQuery(
+  db: Kysely<SitqSchema>,
+  setsRunAt: boolean,
+): PreparedQuery<SettleParams> {
+  return new PreparedQuery<SettleParams>((param) =>
+    db.updateTable("sitq_tasks")
+      .set((eb) => ({
+        status: param("status"),
+        result: param("result"),
+        error: eb.fn.coalesce(eb.val(param("error")), eb.ref("error")),
+        finished_at: param("finishedAt"),
+        ...(setsRunAt ? { run_at: param("runAt") as number } : {}),
+        attempts: eb("attempts", "-", param("attemptDelta")),
+        lease_expires_at: null,
+      }))
+      .where(whereOwned({
+        id: param("id"),
+        workerId: param("workerId"),
+        attempt: param("attempt"),
+      }))
+  );
+}
+
 /** The statements that write attempts' ends, compiled once per instance. */
 export class SettleAttempts {
-  readonly #update: PreparedQuery<SettleParams>;
+  /** Ends that keep the run time: completed, failed for good, interrupted. */
+  readonly #end: PreparedQuery<SettleParams>;
+  /** Failures to be retried: queued again at a new run time. */
+  readonly #retry: PreparedQuery<SettleParams>;
   readonly #history: PreparedRows<AttemptRow>;
 
   /** @param db The instance the statements are compiled for. */
   constructor(db: Kysely<SitqSchema>) {
-    this.#update = new PreparedQuery<SettleParams>((param) =>
-      db.updateTable("sitq_tasks")
-        .set((eb) => ({
-          status: param("status"),
-          result: param("result"),
-          error: eb.fn.coalesce(eb.val(param("error")), eb.ref("error")),
-          finished_at: param("finishedAt"),
-          run_at: eb.fn.coalesce(eb.val(param("runAt")), eb.ref("run_at")),
-          attempts: eb("attempts", "-", param("attemptDelta")),
-          lease_expires_at: null,
-        }))
-        .where(whereOwned({
-          id: param("id"),
-          workerId: param("workerId"),
-          attempt: param("attempt"),
-        }))
-    );
+    this.#end = settleQuery(db, false);
+    this.#retry = settleQuery(db, true);
     this.#history = new PreparedRows<AttemptRow>(
       ATTEMPT_COLUMNS,
       (rows) => db.insertInto("sitq_attempts").values(rows),
@@ -70,75 +86,70 @@ export class SettleAttempts {
   }
 
   /**
-   * Writes `settlements` in `trx`, then the history of those applied, in
-   * one statement per slice rather than one per task.
+   * Writes `settlements`, then the history of those applied, in one
+   * statement per slice rather than one per task.
    *
    * @returns Per settlement, whether its token still held.
    */
-  async run(
-    trx: QueryRunner,
-    settlements: readonly Settlement[],
-  ): Promise<boolean[]> {
+  *run(settlements: readonly Settlement[]): WriteProgram<boolean[]> {
     const applied: boolean[] = [];
     const history: AttemptRow[] = [];
     for (const settlement of settlements) {
-      const result = await this.#update.execute(
-        trx,
-        settleParams(settlement),
-      );
+      const params = settleParams(settlement);
+      const query = params.runAt === null ? this.#end : this.#retry;
+      const result = yield* statement(query.with(params));
       const owned = Boolean(result.numAffectedRows);
       applied.push(owned);
       if (owned) history.push(historyRow(settlement));
     }
     for (const slice of statementSlices(history)) {
-      await this.#history.execute(trx, slice);
+      yield* statement(this.#history.with(slice));
     }
     return applied;
   }
 }
 
 function settleParams(settlement: Settlement): SettleParams {
-  const token = {
+  // One object literal, its fields always in one order: built per task, it
+  // stays one shape for the engine (spreading a token into per-outcome
+  // literals cost a tenth of a worker's time on Node 20).
+  let status: TaskStatus = "queued";
+  let result: string | null = null;
+  let error: string | null = null;
+  let finishedAt: number | null = null;
+  let runAt: number | null = null;
+  let attemptDelta = 0;
+  switch (settlement.outcome) {
+    case "completed":
+      status = "completed";
+      result = settlement.result;
+      finishedAt = settlement.finishedAt;
+      break;
+    case "failed":
+    case "timed_out":
+      error = settlement.error;
+      runAt = settlement.retryAt;
+      if (runAt === null) {
+        status = "failed";
+        finishedAt = settlement.finishedAt;
+      }
+      break;
+    case "interrupted":
+      // The worker stopped, not the task: give the attempt back.
+      attemptDelta = 1;
+      break;
+  }
+  return {
+    status,
+    result,
+    error,
+    finishedAt,
+    runAt,
+    attemptDelta,
     id: settlement.id,
     workerId: settlement.workerId,
     attempt: settlement.attempt,
   };
-  switch (settlement.outcome) {
-    case "completed":
-      return {
-        ...token,
-        status: "completed",
-        result: settlement.result,
-        error: null,
-        finishedAt: settlement.finishedAt,
-        runAt: null,
-        attemptDelta: 0,
-      };
-    case "failed":
-    case "timed_out": {
-      const retry = settlement.retryAt !== null;
-      return {
-        ...token,
-        status: retry ? "queued" : "failed",
-        result: null,
-        error: settlement.error,
-        finishedAt: retry ? null : settlement.finishedAt,
-        runAt: settlement.retryAt,
-        attemptDelta: 0,
-      };
-    }
-    case "interrupted":
-      // The worker stopped, not the task: give the attempt back.
-      return {
-        ...token,
-        status: "queued",
-        result: null,
-        error: null,
-        finishedAt: null,
-        runAt: null,
-        attemptDelta: 1,
-      };
-  }
 }
 
 function historyRow(settlement: Settlement): AttemptRow {

@@ -12,6 +12,7 @@
  */
 import { type Kysely, sql } from "kysely";
 import { DatabaseError } from "../../core/errors.ts";
+import { migrateDependencies } from "../dependencies_schema.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
 type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
@@ -87,6 +88,106 @@ const MIGRATIONS: readonly Migration[] = [
         ])
       ).execute();
   },
+  // v4: unique keys (queries/key_holders.ts). A run may carry a key, unique
+  // per task name among the rows that hold it: waiting, queued and running
+  // tasks, and completed ones whose `unique_for` window has not been given
+  // up (`unique_released_at` is set by the enqueue that finds the window
+  // over). The index alone decides who holds a key, so concurrent enqueues
+  // need no lock of sitq's; settling a task changes no key column, yet
+  // moves the row in or out of the index by its status. Partial on
+  // `unique_key is not null`: tasks without a key never touch it. Written
+  // out here, frozen; the queries spell the same condition (SQLite uses a
+  // partial index only for a query that states its condition).
+  async (db) => {
+    for (
+      const [column, type] of [
+        ["unique_key", "text"],
+        ["unique_for", "integer"],
+        ["unique_released_at", "integer"],
+      ] as const
+    ) {
+      await db.schema.alterTable("sitq_tasks").addColumn(column, type)
+        .execute();
+    }
+    await db.schema.createIndex("sitq_tasks_unique_key").on("sitq_tasks")
+      .columns(["name", "unique_key"]).unique()
+      .where((eb) =>
+        eb.and([
+          eb(sql.ref("unique_key"), "is not", null),
+          eb.or([
+            eb(sql.ref("status"), "in", [
+              sql.lit("waiting"),
+              sql.lit("queued"),
+              sql.lit("running"),
+            ]),
+            eb.and([
+              eb(sql.ref("status"), "=", sql.lit("completed")),
+              eb(sql.ref("unique_for"), "is not", null),
+              eb(sql.ref("unique_released_at"), "is", null),
+            ]),
+          ]),
+        ])
+      ).execute();
+  },
+  // v5: fewer pages written per worker commit. A worker's commit (settle
+  // one task, claim the next) wrote 7-8 pages to the write-ahead log, and
+  // at concurrency 1 the commit was the largest cost per task: each page is
+  // copied to the log, checksummed, and later checkpointed. Two of them
+  // paid for nothing:
+  // - sqlite_sequence, which AUTOINCREMENT on sitq_attempts updates at
+  //   every history row. History ids are never shown nor kept anywhere, and
+  //   without AUTOINCREMENT a new id is still above every id in the table,
+  //   so reading a task's history by id still reads it in order. (Task ids
+  //   keep AUTOINCREMENT: users hold them, and a pruned id must not come
+  //   back.) SQLite cannot drop AUTOINCREMENT in place, so the table is
+  //   copied, ids included.
+  // - sitq_tasks_next_run, which held queued tasks only, so every claim
+  //   took its task out of it. It now holds every task with its run time
+  //   (still not those before 1970, for the claim's sake: see v3), so only
+  //   writes that change a run time touch it: an insert, a retry, a
+  //   requeue. The next-run lookup states status = 'queued' itself and
+  //   reads the run times after now, which are queued tasks but for those
+  //   cancelled before they came due: it walks past those as it walks past
+  //   the queued tasks of names it does not ask for.
+  async (db) => {
+    await db.schema.createTable("sitq_attempts_v5")
+      .addColumn("id", "integer", (c) => c.primaryKey())
+      .addColumn("task_id", "integer", (c) => c.notNull())
+      .addColumn("attempt", "integer", (c) => c.notNull())
+      .addColumn("worker_id", "text", (c) => c.notNull())
+      .addColumn("started_at", "integer", (c) => c.notNull())
+      .addColumn("finished_at", "integer", (c) => c.notNull())
+      .addColumn("outcome", "text", (c) => c.notNull())
+      .addColumn("error", "text")
+      .execute();
+    // The columns written out, not taken from the row type: this migration
+    // must copy what version 4 had, whatever later versions add.
+    const columns = sql.join(
+      [
+        "id",
+        "task_id",
+        "attempt",
+        "worker_id",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "error",
+      ].map((column) => sql.ref(column)),
+    );
+    await sql`insert into sitq_attempts_v5 (${columns})
+      select ${columns} from sitq_attempts`.execute(db);
+    // Its index and its sqlite_sequence row go with it.
+    await db.schema.dropTable("sitq_attempts").execute();
+    await db.schema.alterTable("sitq_attempts_v5").renameTo("sitq_attempts")
+      .execute();
+    await db.schema.createIndex("sitq_attempts_task").on("sitq_attempts")
+      .column("task_id").execute();
+    await db.schema.dropIndex("sitq_tasks_next_run").execute();
+    await db.schema.createIndex("sitq_tasks_next_run").on("sitq_tasks")
+      .column("run_at").where(sql.ref("run_at"), ">=", sql.lit(0)).execute();
+  },
+  // v6: dependencies between tasks (workflows); see dependencies_schema.ts.
+  (db) => migrateDependencies(db, "integer"),
 ];
 
 /** The schema version this sitq writes. */

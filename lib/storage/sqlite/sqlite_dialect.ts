@@ -4,7 +4,8 @@
  * the runtime has, `BEGIN IMMEDIATE` transactions, the per-file write mutex,
  * retries of an open that met a lock, the `data_version` probe and the
  * write-ahead-log watch (steps 2 and 3 of the wake-up path in
- * `change_feed.ts`), relaxed commits, the error map and the migrations.
+ * `change_feed.ts`), relaxed commits, the synchronous write path
+ * (`write_now.ts`), the error map and the migrations.
  *
  * @module
  */
@@ -16,11 +17,13 @@ import { openSqlite } from "../../drivers/open_sqlite.ts";
 import type { ShimDatabase } from "../../drivers/sqlite_shim.ts";
 import { isLockedError, toDatabaseError } from "../../drivers/sqlite_errors.ts";
 import type { WriteWatcher } from "../change_feed.ts";
-import type { ErrorTiming, SqlDialect } from "../dialect.ts";
+import type { ErrorTiming, SqlDialect, WriteNowOptions } from "../dialect.ts";
 import type { SitqSchema } from "../schema.ts";
+import type { WriteProgram } from "../write_program.ts";
 import { AsyncMutex } from "./async_mutex.ts";
 import { watchFile } from "./file_watch.ts";
 import { migrate } from "./migrations.ts";
+import { writeNowOn } from "./write_now.ts";
 
 /** The settings the dialect needs, already checked and defaulted. */
 export interface SqliteDialectSettings {
@@ -75,8 +78,12 @@ export class SqliteDialect implements SqlDialect {
 
   readonly #path: string;
   readonly #settings: SqliteDialectSettings;
-  /** The per-file mutex; a private in-memory database needs none. */
-  readonly #lock: AsyncMutex | undefined;
+  /**
+   * The per-file mutex (a private in-memory database has its own): every
+   * Kysely transaction on the connection runs under it, so a write that
+   * runs straight on the connection (writeNow) never lands inside one.
+   */
+  readonly #lock: AsyncMutex;
   readonly #pragmas: readonly string[];
   /** The open driver handle, once there is one. */
   #shim: ShimDatabase | undefined;
@@ -91,7 +98,7 @@ export class SqliteDialect implements SqlDialect {
     const memory = path === ":memory:";
     this.#path = path;
     this.#settings = settings;
-    this.#lock = memory ? undefined : writeLockFor(path);
+    this.#lock = memory ? new AsyncMutex() : writeLockFor(path);
     this.description = memory ? "SQLite :memory:" : `SQLite "${path}"`;
     // The driver sets the busy timeout when it opens, before these run.
     this.#pragmas = [
@@ -148,7 +155,31 @@ export class SqliteDialect implements SqlDialect {
   }
 
   withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#lock === undefined ? fn() : this.#lock.lock(fn);
+    return this.#lock.lock(fn);
+  }
+
+  /**
+   * Runs the write on the driver's connection within this turn (see
+   * `write_now.ts`), or once the write lock is free. With nobody holding
+   * or awaiting the lock, taking it is skipped: the write starts and ends
+   * before anyone else could take it.
+   */
+  writeNow<T>(
+    program: () => WriteProgram<T>,
+    { durable }: WriteNowOptions,
+  ): T | Promise<T> {
+    const write = () => {
+      const shim = this.#shim;
+      if (shim === undefined) {
+        throw new Error("Cannot write: the database is not open");
+      }
+      return writeNowOn(shim, program, {
+        relaxed: !durable && this.#settings.synchronous === "full",
+        // A subclass may parse rows (SqlDialect.parseRow); SQLite itself does not.
+        parseRow: (this as SqlDialect).parseRow?.bind(this),
+      });
+    };
+    return this.#lock.free ? write() : this.#lock.lock(write);
   }
 
   retryOpen<T>(open: () => Promise<T>): Promise<T> {

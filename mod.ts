@@ -29,6 +29,7 @@
  * @module
  */
 export { TaskQueue } from "./lib/queue/task_queue.ts";
+export { QueueAdmin } from "./lib/queue/queue_admin.ts";
 export type {
   ListTasksOptions,
   PruneOptions,
@@ -126,5 +127,10 @@ export type {
   TaskResult,
   TaskStatus,
 } from "./lib/core/types.ts";
+export type {
+  UnhandledTaskCount,
+  WorkerInfo,
+  WorkersOptions,
+} from "./lib/queue/workers.ts";
 export { SQLiteBackend } from "./lib/storage/sqlite/sqlite_backend.ts";
 export type { SQLiteBackendOptions } from "./lib/storage/sqlite/sqlite_backend.ts";

@@ -7,7 +7,7 @@
  * (parallel runs, timeouts, memory limits, crashes, stop) are in
  * worker_threads_runtimes.test.ts.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -43,6 +43,10 @@ type Handlers = typeof import("./fixtures/thread_handlers.mjs");
 const HANDLERS = new URL("./fixtures/thread_handlers.mjs", import.meta.url);
 const handlers = threadModule<Handlers>(HANDLERS);
 const WAIT = { timeout: 30_000 };
+// A hang guard, not a measure: these tests start and terminate threads,
+// which on a loaded machine takes longer than bun's default 5 s per test
+// (a lost-lease run once needed more), while each wait allows 30 s.
+setDefaultTimeout(60_000);
 
 /** A worker of `queue` with one thread, stopped by `cleanup()`. */
 function threadWorker(queue: TaskQueue): Worker {

@@ -22,7 +22,7 @@ import {
 import { checkSharedInputs } from "../core/validate_shapes.ts";
 import type { ListQuery } from "../storage/backend.ts";
 
-/** Options for {@linkcode TaskQueue}. */
+/** Options for {@linkcode TaskQueue} and {@linkcode QueueAdmin}. */
 export interface TaskQueueOptions {
   /**
    * How arguments, results and progress are stored.
@@ -74,13 +74,17 @@ const QUEUE_OPTION_KEYS = optionKeys<TaskQueueOptions>(
 );
 
 /**
- * Checks the options of `new TaskQueue(backend, options)`: an object of
- * known keys whose serializer and clock have the methods the queue calls.
+ * Checks the options of `new TaskQueue(backend, options)` (and of
+ * `new QueueAdmin`): an object of known keys whose serializer and clock
+ * have the methods the queue calls.
  *
+ * @param action What is being done, for the message: "create TaskQueue".
  * @throws {TypeError} Naming the first bad option.
  */
-export function checkQueueOptions(options: TaskQueueOptions): void {
-  const action = "create TaskQueue";
+export function checkQueueOptions(
+  options: TaskQueueOptions,
+  action = "create TaskQueue",
+): void {
   checkOptions(options, QUEUE_OPTION_KEYS, action);
   checkSharedInputs(options, action);
 }

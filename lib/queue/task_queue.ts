@@ -1,15 +1,12 @@
 /**
- * The queue facade: `TaskQueue` keeps the registry of tasks (name to
- * handler) and hands each call to the module that does the work: turning
- * arguments into rows (`enqueue.ts`), rows into results (`results.ts`),
- * reading and changing stored tasks (`inspect.ts`, `manage.ts`), waiting
- * (`result_watcher.ts`), checking options (`options.ts`); storage is the
- * backend's.
+ * The queue facade: `TaskQueue` extends `QueueAdmin` (reading, waiting for
+ * and managing stored tasks) with the registry of tasks (name to handler),
+ * enqueueing (`enqueue.ts`, `workflow.ts`, `in_transaction.ts`) and
+ * workers; storage is the backend's.
  *
  * @module
  */
 import type { BindOptions, TaskDeclaration } from "../core/declaration.ts";
-import { type Serializer, SuperJsonSerializer } from "../core/serializer.ts";
 import {
   mergeRunOptions,
   type RunOptions,
@@ -17,44 +14,16 @@ import {
   type TaskHandler,
   type TaskOptions,
 } from "../core/task.ts";
-import {
-  type Clock,
-  type FinalTaskResult,
-  type QueueStats,
-  type ResultOf,
-  systemClock,
-  type TaskId,
-  type TaskRecord,
-  type TaskResult,
-} from "../core/types.ts";
+import type { TaskId } from "../core/types.ts";
 import type { DatabaseTransaction } from "../core/transaction.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import type { Backend } from "../storage/backend.ts";
-import { checkBackend } from "../storage/check_backend.ts";
-import { stopRunningOn } from "../worker/running_workers.ts";
 import { Worker } from "../worker/worker.ts";
 import type { WorkerOptions } from "../worker/types.ts";
 import { checkArgsList, type QueueInserts, queueInserts } from "./enqueue.ts";
 import { checkTransaction, TransactionalQueue } from "./in_transaction.ts";
-import { readTaskPage, readTaskRecord, readTaskRow } from "./inspect.ts";
-import { cancelTask, pruneTasks, requeueTask } from "./manage.ts";
-import {
-  checkQueueOptions,
-  type ListTasksOptions,
-  type PruneOptions,
-  type TaskQueueOptions,
-} from "./options.ts";
-import {
-  checkWaitOptions,
-  ResultWatcher,
-  type WaitOptions,
-} from "./result_watcher.ts";
-import {
-  rowToResult,
-  type TaskPage,
-  toQueueStats,
-  toStatsByName,
-} from "./results.ts";
+import type { TaskQueueOptions } from "./options.ts";
+import { checkQueueInputs, QueueAdmin } from "./queue_admin.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import type { EnqueueManyOptions, UniqueEnqueueResult } from "./unique.ts";
 import {
@@ -64,7 +33,9 @@ import {
 } from "./workflow.ts";
 
 /**
- * A persistent task queue on a {@linkcode Backend}.
+ * A persistent task queue on a {@linkcode Backend}: defines tasks, enqueues
+ * them and makes workers, and reads and manages them as
+ * {@linkcode QueueAdmin} does.
  *
  * @example Define, enqueue, run, read
  * ```ts
@@ -82,15 +53,8 @@ import {
  * await queue.close();
  * ```
  */
-export class TaskQueue implements AsyncDisposable {
-  /** Where tasks are stored. */
-  readonly backend: Backend;
-  /** How arguments and results are stored. */
-  readonly serializer: Serializer;
-  /** The time source. */
-  readonly clock: Clock;
+export class TaskQueue extends QueueAdmin {
   readonly #registry = new TaskRegistry();
-  readonly #watcher: ResultWatcher;
   // The two ways this queue inserts, shared with its transactional views.
   readonly #inserts: QueueInserts;
 
@@ -105,12 +69,8 @@ export class TaskQueue implements AsyncDisposable {
    * returns milliseconds since the epoch).
    */
   constructor(backend: Backend, options: TaskQueueOptions = {}) {
-    checkBackend(backend, "create TaskQueue");
-    checkQueueOptions(options);
-    this.backend = backend;
-    this.serializer = options.serializer ?? new SuperJsonSerializer();
-    this.clock = options.clock ?? systemClock;
-    this.#watcher = new ResultWatcher(backend, (id) => this.getResult(id));
+    // Checked here first so that a message names TaskQueue, not QueueAdmin.
+    super(checkQueueInputs(backend, options, "create TaskQueue"), options);
     this.#inserts = queueInserts({
       backend,
       serializer: this.serializer,
@@ -532,259 +492,6 @@ export class TaskQueue implements AsyncDisposable {
   }
 
   /**
-   * What is known of a task now: its state while unfinished, its value or
-   * error once final. Never waits.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => null);
-   * const id = await queue.enqueue(noop);
-   * console.log((await queue.getResult(id)).status); // "queued"
-   * await queue.close();
-   * ```
-   *
-   * @typeParam Id The id's type, which carries the handler's result type
-   * (ids of different tasks may be mixed: the value is then a union).
-   * @param id An id returned by `enqueue`.
-   * @returns The task's {@linkcode TaskResult}.
-   * @throws {TaskNotFoundError} If no task has that id.
-   */
-  async getResult<Id extends TaskId>(
-    id: Id,
-  ): Promise<TaskResult<ResultOf<Id>>> {
-    return rowToResult<ResultOf<Id>>(
-      await readTaskRow(this.backend, id),
-      this.serializer,
-    );
-  }
-
-  /**
-   * Waits until a task is completed, failed (after its last attempt) or
-   * cancelled, and returns that result. Completions in this process wake it
-   * at once; other processes' are noticed through the backend's change poll.
-   * While retries remain it keeps waiting.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const double = queue.task("double", (n: number) => n * 2);
-   * const id = await queue.enqueue(double, 21);
-   * const worker = queue.worker();
-   * await worker.start();
-   * const result = await queue.waitForResult(id, { timeout: 5000 });
-   * if (result.status === "completed") console.log(result.value); // 42
-   * await worker.stop();
-   * await queue.close();
-   * ```
-   *
-   * @typeParam Id The id's type, which carries the handler's result type
-   * (ids of different tasks may be mixed: the value is then a union).
-   * @param id An id returned by `enqueue`.
-   * @param options A timeout and an abort signal.
-   * @returns The final result.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {WaitTimeoutError} If the timeout passes first.
-   * @throws The signal's reason, unchanged, if `signal` aborts first (a
-   * `DOMException` named `AbortError` for a bare `controller.abort()`; pass
-   * a reason to name the task).
-   * @throws {TypeError | RangeError} If an option is invalid (a `signal`
-   * that is not an `AbortSignal`, a negative `timeout`).
-   */
-  async waitForResult<Id extends TaskId>(
-    id: Id,
-    options: WaitOptions = {},
-  ): Promise<FinalTaskResult<ResultOf<Id>>> {
-    checkWaitOptions(options);
-    const result = await this.#watcher.wait(id, options);
-    return result as FinalTaskResult<ResultOf<Id>>;
-  }
-
-  /**
-   * Everything stored about a task: arguments, state, timings, worker,
-   * progress, result and attempt history.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const greet = queue.task("greet", (name: string) => `hi ${name}`);
-   * const id = await queue.enqueue(greet, "ada");
-   * const task = await queue.getTask(id);
-   * console.log(task.name, task.args, task.status); // "greet" ["ada"] "queued"
-   * await queue.close();
-   * ```
-   *
-   * @param id An id returned by `enqueue`.
-   * @returns The task's record.
-   * @throws {TaskNotFoundError} If no task has that id.
-   */
-  async getTask(id: TaskId | number): Promise<TaskRecord> {
-    return await readTaskRecord(this.backend, this.serializer, id);
-  }
-
-  /**
-   * Lists tasks, newest first, a page at a time.
-   *
-   * @example Page through failed tasks
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * let cursor: string | undefined;
-   * do {
-   *   const page = await queue.listTasks({ status: "failed", limit: 50, cursor });
-   *   for (const task of page.tasks) console.log(task.id, task.result);
-   *   cursor = page.nextCursor;
-   * } while (cursor !== undefined);
-   * await queue.close();
-   * ```
-   *
-   * @param options Status and name filters, a page size and a cursor.
-   * @returns One page and the cursor of the next.
-   * @throws {TypeError | RangeError} If a filter is invalid.
-   */
-  async listTasks(options: ListTasksOptions = {}): Promise<TaskPage> {
-    return await readTaskPage(this.backend, this.serializer, options);
-  }
-
-  /**
-   * Counts tasks per status, zeros included.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * console.log(await queue.stats()); // { waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
-   * await queue.close();
-   * ```
-   *
-   * @returns A count for every status.
-   */
-  async stats(): Promise<QueueStats> {
-    return toQueueStats(await this.backend.countByStatus());
-  }
-
-  /**
-   * Counts tasks per task name and status: one entry per name that has any
-   * task stored, every status present with zeros, names in ascending order.
-   * With {@linkcode Worker.taskNames} it shows queued work no worker takes:
-   * a name with queued tasks that no running worker lists stays queued.
-   * Names registered on this queue but never enqueued are absent. Reads
-   * every stored task, so it is meant for dashboards and checks, not for a
-   * hot loop.
-   *
-   * @example Find queued work that the running worker does not handle
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const resize = queue.task("resize", (path: string) => path);
-   * await queue.enqueue(resize, "cat.png");
-   * const worker = queue.worker();
-   * for (const [name, stats] of await queue.statsByName()) {
-   *   if (stats.queued > 0 && !worker.taskNames.includes(name)) {
-   *     console.warn(`${stats.queued} tasks of ${name} wait for a worker`);
-   *   }
-   * }
-   * await queue.close();
-   * ```
-   *
-   * @returns A map from task name to its {@linkcode QueueStats}.
-   */
-  async statsByName(): Promise<Map<string, QueueStats>> {
-    return toStatsByName(await this.backend.countByName());
-  }
-
-  /**
-   * Cancels a waiting or queued task so no worker runs it, and with it the
-   * tasks that depend on it (workflow steps, transitively; those whose
-   * dependency runs anyway are released instead). Cancelling a cancelled
-   * task does nothing.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => {});
-   * const id = await queue.enqueue(noop.with({ delay: 60_000 }));
-   * await queue.cancel(id);
-   * console.log((await queue.getResult(id)).status); // "cancelled"
-   * await queue.close();
-   * ```
-   *
-   * @param id An id returned by `enqueue`.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is running, completed or failed.
-   */
-  async cancel(id: TaskId | number): Promise<void> {
-    await cancelTask(this.backend, id, this.clock);
-  }
-
-  /**
-   * Puts a failed or cancelled task back in the queue, due now, with its
-   * attempts reset to 0 (its history is kept). Due now even if it had a
-   * later run time: a cancelled task enqueued with a future `delay` or
-   * `runAt` runs at once once requeued (enqueue it again with that `runAt`
-   * to keep it). A task with a unique key takes its key back, which it
-   * cannot while another task of its name holds it. A workflow step waits
-   * again if a step it depends on has not completed; the steps its failure
-   * or cancellation cancelled come back with it, as `waiting`.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => {});
-   * const id = await queue.enqueue(noop);
-   * await queue.cancel(id);
-   * await queue.requeue(id);
-   * console.log((await queue.getResult(id)).status); // "queued"
-   * await queue.close();
-   * ```
-   *
-   * @param id An id returned by `enqueue`.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is waiting, queued, running or
-   * completed, or a task it depends on failed or was cancelled (requeue
-   * that one: this one comes back with it).
-   * @throws {DuplicateKeyError} If another task of its name holds its
-   * unique key (enqueued since it failed or was cancelled).
-   */
-  async requeue(id: TaskId | number): Promise<void> {
-    await requeueTask(this.backend, id, this.clock);
-  }
-
-  /**
-   * Deletes finished tasks (and their history) to keep the database small.
-   *
-   * @example Keep a day of completed tasks
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const removed = await queue.prune({ olderThan: 24 * 3_600_000 });
-   * console.log(removed); // 0
-   * await queue.close();
-   * ```
-   *
-   * @param options Age and statuses to delete.
-   * @returns How many tasks were deleted.
-   * @throws {TypeError | RangeError} If an option is invalid.
-   */
-  async prune(options: PruneOptions): Promise<number> {
-    return await pruneTasks(this.backend, options, this.clock);
-  }
-
-  /**
    * A worker for every task registered on this queue, sharing its backend,
    * serializer and clock. Without `tasks`, the worker reads this queue's
    * tasks each time it starts (and at each `processOne()`), so a task
@@ -828,34 +535,5 @@ export class TaskQueue implements AsyncDisposable {
       // The live list, read by the worker at start(); see TaskRegistry.live.
       tasks: options.tasks ?? this.#registry.live,
     });
-  }
-
-  /**
-   * Stops every worker running on this queue's backend in this process
-   * (those from `queue.worker()` and those made with `new Worker(backend)`
-   * alike), each gracefully with its `shutdownTimeout` as `worker.stop()`
-   * does: running tasks finish and their outcomes are written, and those
-   * still running at the deadline are interrupted and queued again. Then
-   * closes the backend. Idempotent; never rejects because of a worker.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * await using queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * // closed automatically at the end of the scope
-   * ```
-   */
-  async close(): Promise<void> {
-    // A backend closed under a running worker cannot take its outcomes:
-    // the tasks would stay running until their leases expire, and count a
-    // lost attempt.
-    await stopRunningOn(this.backend);
-    await this.backend.close();
-  }
-
-  /** Closes the backend (`await using queue = ...`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

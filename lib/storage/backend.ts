@@ -367,6 +367,26 @@ export interface NameCount {
 }
 
 /**
+ * A running worker as the registry of workers holds it (schema v7; see
+ * {@linkcode Backend.registerWorker}). Unstable, like the rest of this
+ * interface.
+ */
+export interface WorkerRow {
+  /** The worker's id. */
+  workerId: string;
+  /** The task names it handles. */
+  names: readonly string[];
+  /** The host name of its process ("" where the runtime cannot tell). */
+  host: string;
+  /** Its process id (0 where the runtime has none). */
+  pid: number;
+  /** Epoch ms when it started. */
+  startedAt: number;
+  /** Epoch ms of its last heartbeat. */
+  heartbeatAt: number;
+}
+
+/**
  * Something changed that may interest a waiting worker or waiter (how these
  * travel is described once, in `change_feed.ts`):
  * - `enqueued`: this process added tasks (or made them claimable again), the
@@ -499,6 +519,26 @@ export interface Backend {
    * more match, the counts add up to `limit`). Ordered by name.
    */
   countDueExcept(query: DueExceptQuery): Promise<NameCount[]>;
+  /**
+   * Writes `worker` into the registry of running workers, replacing any
+   * row with its id (a restarted worker). Its `heartbeatAt` is the start.
+   * Unstable: the registry is new in schema v7.
+   */
+  registerWorker(worker: WorkerRow): Promise<void>;
+  /**
+   * Sets the heartbeat of worker `workerId` to `now` (epoch ms). Returns
+   * false when it has no row (removed meanwhile): the caller registers
+   * again. Unstable.
+   */
+  heartbeatWorker(workerId: string, now: number): Promise<boolean>;
+  /** Deletes worker `workerId` from the registry; no row is no error. Unstable. */
+  removeWorker(workerId: string): Promise<void>;
+  /**
+   * The registered workers whose heartbeat is at or after
+   * `now - staleAfter` (ms), ordered by id; older rows are those of killed
+   * processes and are left out. Unstable.
+   */
+  listWorkers(now: number, staleAfter: number): Promise<WorkerRow[]>;
   /**
    * Cancels a waiting or queued task, and with it (in the same
    * transaction) the tasks that depend on it, transitively, unless they

@@ -7,6 +7,7 @@
 import { type Generated, type RawBuilder, sql } from "kysely";
 import type { TaskStatus } from "../core/types.ts";
 import type { AttemptRow, TaskRow } from "./backend.ts";
+import type { WorkersTable } from "./workers_schema.ts";
 
 /**
  * `sitq_tasks`: one row per enqueued task. The columns are those of
@@ -52,6 +53,7 @@ export interface SitqSchema {
   sitq_attempts: AttemptsTable;
   sitq_meta: MetaTable;
   sitq_dependencies: DependenciesTable;
+  sitq_workers: WorkersTable;
 }
 
 /**

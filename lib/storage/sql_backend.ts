@@ -32,6 +32,7 @@ import type {
   Settlement,
   TaskRow,
   TransitionResult,
+  WorkerRow,
 } from "./backend.ts";
 import { DEFAULT_CLAIM_LOCKING, type SqlDialect } from "./dialect.ts";
 import { InsertGraph } from "./queries/insert_graph.ts";
@@ -45,7 +46,10 @@ import {
   selectTask,
 } from "./queries/inspect_tasks.ts";
 import { cancelTask, pruneTasks } from "./queries/manage_tasks.ts";
-import { recoverExpiredLeases } from "./queries/recover_leases.ts";
+import {
+  anyExpiredLease,
+  recoverExpiredLeases,
+} from "./queries/recover_leases.ts";
 import { renewLeases } from "./queries/renew_leases.ts";
 import {
   isKeyConflict,
@@ -55,6 +59,7 @@ import {
 import { saveProgress } from "./queries/save_progress.ts";
 import { Dependents } from "./queries/release_dependents.ts";
 import { SettleAndClaim } from "./queries/settle_and_claim.ts";
+import * as workers from "./queries/workers.ts";
 import type { SitqSchema } from "./schema.ts";
 import { SqlSession } from "./sql_session.ts";
 import { UserTransactions } from "./user_transactions.ts";
@@ -340,6 +345,11 @@ export class SqlBackend implements Backend, AsyncDisposable {
 
   /** Requeues (or fails) tasks whose lease expired, recording lost attempts. */
   async recoverExpiredLeases(now: number, error: string): Promise<number[]> {
+    // Nearly every call finds nothing: a read says so without a write
+    // transaction. A lease expiring just after it is found by the next call.
+    if (!(await this.#session.read((db) => anyExpiredLease(db, now)))) {
+      return [];
+    }
     return await this.#session.writeWith(
       async (trx, db) => {
         const recovered = await recoverExpiredLeases(trx, now, error);
@@ -398,6 +408,35 @@ export class SqlBackend implements Backend, AsyncDisposable {
   /** Counts due queued tasks of names outside `query.names`, reading at most `query.limit`. */
   countDueExcept(query: DueExceptQuery): Promise<NameCount[]> {
     return this.#session.read((db) => countDueExcept(db, query));
+  }
+
+  /** Writes a worker's row in the registry of running workers. */
+  async registerWorker(worker: WorkerRow): Promise<void> {
+    await this.#session.writeWith(
+      (trx) => workers.registerWorker(trx, worker),
+      { durable: false },
+    );
+  }
+
+  /** Refreshes a worker's heartbeat; false when it has no row. */
+  heartbeatWorker(workerId: string, now: number): Promise<boolean> {
+    return this.#session.writeWith(
+      (trx) => workers.heartbeatWorker(trx, workerId, now),
+      { durable: false },
+    );
+  }
+
+  /** Deletes a worker's row from the registry. */
+  async removeWorker(workerId: string): Promise<void> {
+    await this.#session.writeWith(
+      (trx) => workers.removeWorker(trx, workerId),
+      { durable: false },
+    );
+  }
+
+  /** The registered workers whose heartbeat is not older than `staleAfter` ms. */
+  listWorkers(now: number, staleAfter: number): Promise<WorkerRow[]> {
+    return this.#session.read((db) => workers.listWorkers(db, now, staleAfter));
   }
 
   /** Cancels a waiting or queued task, and its dependents with it. */

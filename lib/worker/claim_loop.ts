@@ -278,7 +278,7 @@ export class ClaimLoop implements StopTarget {
     } finally {
       this.#wakeUps.stop();
       this.#stopHeartbeat?.();
-      this.#options.unhandled.stop();
+      await this.#options.unhandled.stop();
       // Still stopping (a start() now is refused) until the threads exit.
       await this.#options.release();
       this.#mode = "stopped";

@@ -9,7 +9,9 @@
  *                            ├─▶ LeaseKeeper ─▶ backend.renewLeases, .recoverExpiredLeases
  *                            ├─▶ Completer ───▶ backend.settleAndClaim
  *                            ├─▶ Executor ────▶ backend.saveProgress
- *                            └─▶ UnhandledWork ▶ backend.countDueExcept
+ *                            └─▶ UnhandledWork ▶ backend.countDueExcept, .listWorkers
+ *                                   └─▶ WorkerPresence ▶ backend.registerWorker,
+ *                                                 .heartbeatWorker, .removeWorker
  *
  *   Executor ─(outcome decided)─▶ Completer.add, ClaimLoop.wake
  *   Executor ─(retry at t)──────▶ ClaimLoop.wakeAt
@@ -78,6 +80,9 @@ export function buildEngine(
   const pollInterval = options.pollInterval ?? 1000;
   const leaseDuration = options.leaseDuration ?? DEFAULT_LEASE_DURATION;
   const clock = options.clock ?? systemClock;
+  // Lease renewals and the worker's row in the registry of workers beat
+  // together, so a live worker's row is never older than its leases.
+  const heartbeatInterval = options.heartbeatInterval ?? leaseDuration / 3;
   let noticed = false;
   const events = new TypedEmitter<WorkerEvents>((error) =>
     logger.error?.({ workerId, err: error }, "a worker event listener threw")
@@ -118,7 +123,7 @@ export function buildEngine(
   const leases = new LeaseKeeper({
     workerId,
     leaseDuration,
-    heartbeatInterval: options.heartbeatInterval ?? leaseDuration / 3,
+    heartbeatInterval,
     clock,
     logger,
     events,
@@ -144,6 +149,8 @@ export function buildEngine(
       workerId,
       logger,
       interval: 10 * pollInterval,
+      heartbeatInterval,
+      clock,
     }),
     open: () => backend.open(),
     release: () => threads.release(),

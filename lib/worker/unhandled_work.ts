@@ -6,13 +6,18 @@
  * through its logger instead.
  *
  * A worker knows the names it handles, and this module knows the names of
- * every running worker on the same backend object in this process. Workers
- * in other processes are invisible from here, so the warning says so.
+ * every running worker on the same backend object in this process; workers
+ * in other processes are read from the registry of running workers
+ * (`worker_presence.ts`, schema v7), where each worker keeps its row while
+ * it runs. A row whose heartbeat is older than a few of this worker's
+ * heartbeat intervals is a killed process's: its names count as unhandled.
  *
  * @module
  */
 import type { Backend } from "../storage/backend.ts";
 import type { Logger } from "../core/logger.ts";
+import type { Clock } from "../core/types.ts";
+import { staleAfterFor, WorkerPresence } from "./worker_presence.ts";
 
 /** The running monitors of each backend object: who handles what here. */
 const running = new WeakMap<Backend, Set<UnhandledWork>>();
@@ -31,16 +36,22 @@ export interface UnhandledWorkOptions {
   logger: Logger;
   /** Milliseconds between checks after the first (which comes at once). */
   interval: number;
+  /** Milliseconds between the worker's heartbeats in the registry. */
+  heartbeatInterval: number;
+  /** "Now" for the registry's times. */
+  clock: Clock;
 }
 
 /**
- * One worker's watch for due tasks that no running worker of this process
- * handles. The worker calls `start` and `stop` with its own lifecycle and
- * `check` each time its claim comes back short (its own due work is done).
+ * One worker's watch for due tasks that no running worker (of any process)
+ * handles, and its row in the registry of workers. The worker calls `start`
+ * and `stop` with its own lifecycle and `check` each time its claim comes
+ * back short (its own due work is done).
  */
 export class UnhandledWork {
   readonly #backend: Backend;
   readonly #options: UnhandledWorkOptions;
+  readonly #presence: WorkerPresence;
   #names: readonly string[] = [];
   /** Names already reported and still unhandled: each is reported once. */
   #reported = new Set<string>();
@@ -55,10 +66,15 @@ export class UnhandledWork {
   constructor(backend: Backend, options: UnhandledWorkOptions) {
     this.#backend = backend;
     this.#options = options;
+    this.#presence = new WorkerPresence(backend, options);
   }
 
-  /** Registers the names the worker now handles; the next check runs at once. */
+  /**
+   * Registers the names the worker now handles, here and in the registry of
+   * workers; the next check runs at once.
+   */
   start(names: readonly string[]): void {
+    this.#presence.start(names);
     this.#names = names;
     this.#reported = new Set();
     this.#lastCheck = undefined;
@@ -70,14 +86,19 @@ export class UnhandledWork {
     monitors.add(this);
   }
 
-  /** Unregisters the worker: its names no longer count as handled. */
-  stop(): void {
+  /**
+   * Unregisters the worker, here and in the registry: its names no longer
+   * count as handled. Never throws.
+   */
+  stop(): Promise<void> {
     running.get(this.#backend)?.delete(this);
+    return this.#presence.stop();
   }
 
   /**
    * Counts due tasks (queued, run time at or before `now`) whose names no
-   * running worker of this process handles, and warns once for each name
+   * running worker handles (in this process, or alive in the registry of
+   * workers), and warns once for each name
    * newly found. Runs at most once per interval; the first call after
    * `start` always runs. Never throws: a failed count is logged at debug
    * level and the next interval tries again.
@@ -99,6 +120,14 @@ export class UnhandledWork {
       for (const monitor of running.get(this.#backend) ?? []) {
         for (const name of monitor.#names) handled.add(name);
       }
+      const here = [...handled];
+      const live = await this.#backend.listWorkers(
+        this.#options.clock.now(),
+        staleAfterFor(this.#options.heartbeatInterval),
+      );
+      for (const worker of live) {
+        for (const name of worker.names) handled.add(name);
+      }
       const counts = await this.#backend.countDueExcept({
         names: [...handled],
         now,
@@ -115,9 +144,11 @@ export class UnhandledWork {
           unhandled: Object.fromEntries(
             fresh.map(({ name, count }) => [name, count]),
           ),
-          handledHere: [...handled],
+          handledHere: here,
+          handledElsewhere: [...handled].filter((name) => !here.includes(name))
+            .sort(),
         },
-        "due tasks are queued under names that no running worker in this process handles; they stay queued until a worker with a handler for them runs (a worker in another process may still take them)",
+        "due tasks are queued under names that no running worker handles (in this process or, by the registry of workers, in any other); they stay queued until a worker with a handler for them runs",
       );
     } catch (err) {
       logger.debug?.(

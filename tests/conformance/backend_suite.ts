@@ -31,6 +31,9 @@
  * - workflows.ts: dependencies between tasks (release on the last parent,
  *   concurrent parents, refused graphs, cancel cascades, run anyway,
  *   requeue, parent results through a Worker, a 10,000-wide fan).
+ * - workers.ts: the registry of running workers (rows, heartbeats, stale
+ *   rows), `queue.workers()` and `queue.unhandledTasks()`, and a killed
+ *   worker process whose names become unhandled.
  *
  * Around them: harness.ts (the suite's own test API and its adapters'
  * contract), rows.ts (what tests send) and calls.ts (the calls they make).
@@ -75,6 +78,7 @@ import { uniqueProcessTests } from "./unique_processes.ts";
 import { uniqueSchemaTests } from "./unique_schema.ts";
 import { wakeUpTests } from "./wake_ups.ts";
 import { workflowTests } from "./workflows.ts";
+import { workerRegistryTests } from "./workers.ts";
 
 export type { BackendFactory, StoreSpec };
 
@@ -100,6 +104,7 @@ const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
   ["unique keys across processes", uniqueProcessTests],
   ["unique keys: upgrade from schema version 3", uniqueSchemaTests],
   ["workflows", workflowTests],
+  ["registry of running workers", workerRegistryTests],
 ];
 
 /** Every test of the suite for `factory`, in a stable order. */

@@ -128,7 +128,7 @@ async function openerId(child: Claimer): Promise<number> {
 export function postgresSchemaTests({ test, factory }: Suite): void {
   if (factory.family !== "postgres") return;
 
-  test("a new schema has SQLite's schema version, its four tables, and 64-bit ids and times", async (t) => {
+  test("a new schema has SQLite's schema version, its tables, and 64-bit ids and times", async (t) => {
     const { schema } = postgresSpec(t);
     await t.backend().open();
     const expected = await sqliteVersion(t);
@@ -144,6 +144,7 @@ export function postgresSchemaTests({ test, factory }: Suite): void {
         "sitq_dependencies",
         "sitq_meta",
         "sitq_tasks",
+        "sitq_workers",
       ]);
       const columns = await client.query(
         `select table_name || '.' || column_name as col, data_type
@@ -335,7 +336,13 @@ export function postgresSchemaTests({ test, factory }: Suite): void {
       const created = ddl.filter((line) => line.startsWith("CREATE TABLE "));
       assert.deepEqual(
         created.sort(),
-        ["sitq_attempts", "sitq_dependencies", "sitq_meta", "sitq_tasks"].map((
+        [
+          "sitq_attempts",
+          "sitq_dependencies",
+          "sitq_meta",
+          "sitq_tasks",
+          "sitq_workers",
+        ].map((
           table,
         ) => `CREATE TABLE ${schema}.${table}`),
         `each table created once: ${JSON.stringify(ddl)}`,

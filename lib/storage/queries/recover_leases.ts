@@ -15,6 +15,24 @@ import { type Kysely, sql } from "kysely";
 import type { TaskStatus } from "../../core/types.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
+/**
+ * Whether any running task's lease expired before `now`: one read through
+ * the lease index, so that a poll with nothing to recover (nearly every
+ * poll) opens no write transaction (on SQLite no write lock; on PostgreSQL
+ * one round trip instead of a transaction's several).
+ */
+export async function anyExpiredLease(
+  db: Kysely<SitqSchema>,
+  now: number,
+): Promise<boolean> {
+  const row = await db.selectFrom("sitq_tasks").select("id")
+    .where("status", "=", RUNNING)
+    .where("lease_expires_at", "<", now)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Recovers expired leases; returns the ids of the tasks recovered. */
 export async function recoverExpiredLeases(
   trx: Kysely<SitqSchema>,

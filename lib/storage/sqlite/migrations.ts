@@ -13,6 +13,7 @@
 import { type Kysely, sql } from "kysely";
 import { DatabaseError } from "../../core/errors.ts";
 import { migrateDependencies } from "../dependencies_schema.ts";
+import { migrateWorkers } from "../workers_schema.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
 type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
@@ -188,6 +189,8 @@ const MIGRATIONS: readonly Migration[] = [
   },
   // v6: dependencies between tasks (workflows); see dependencies_schema.ts.
   (db) => migrateDependencies(db, "integer"),
+  // v7: the registry of running workers; see workers_schema.ts.
+  (db) => migrateWorkers(db, "integer"),
 ];
 
 /** The schema version this sitq writes. */

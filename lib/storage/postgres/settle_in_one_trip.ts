@@ -40,6 +40,7 @@ import type {
   SettleAndClaimResult,
   Settlement,
 } from "../backend.ts";
+import { historyRow, settleParams } from "../queries/settle_attempts.ts";
 import type { PipelineStatement } from "./pipeline.ts";
 
 /** The text the probe puts in its error, to tell it from a real failure. */
@@ -296,44 +297,22 @@ function settleColumns(
   const outcomes: string[] = new Array(count);
   const endedAts: number[] = new Array(count);
   settlements.forEach((settlement, index) => {
-    let status = "queued";
-    let result: string | null = null;
-    let error: string | null = null;
-    let finishedAt: number | null = null;
-    let runAt: number | null = null;
-    let delta = 0;
-    switch (settlement.outcome) {
-      case "completed":
-        status = "completed";
-        result = settlement.result;
-        finishedAt = settlement.finishedAt;
-        break;
-      case "failed":
-      case "timed_out":
-        error = settlement.error;
-        runAt = settlement.retryAt;
-        if (runAt === null) {
-          status = "failed";
-          finishedAt = settlement.finishedAt;
-        }
-        break;
-      case "interrupted":
-        // The worker stopped, not the task: the attempt is given back and
-        // the task keeps its error; the history row gets this one.
-        error = settlement.error;
-        delta = 1;
-        break;
-    }
+    // The task's columns as every settle writes them; the error column is
+    // the history row's (the statement keeps the task's own error unless
+    // the attempt failed).
+    const { status, result, finishedAt, runAt, attemptDelta } = settleParams(
+      settlement,
+    );
     if (finishedAt !== null) ended.push(settlement.id);
     ids[index] = settlement.id;
     workerIds[index] = settlement.workerId;
     attempts[index] = settlement.attempt;
     statuses[index] = status;
     results[index] = result;
-    errors[index] = error;
+    errors[index] = historyRow(settlement).error;
     finishedAts[index] = finishedAt;
     runAts[index] = runAt;
-    deltas[index] = delta;
+    deltas[index] = attemptDelta;
     startedAts[index] = settlement.startedAt;
     outcomes[index] = settlement.outcome;
     endedAts[index] = settlement.finishedAt;

@@ -30,7 +30,8 @@ import { ATTEMPT_COLUMNS, type SitqSchema } from "../schema.ts";
 import { statement, type WriteProgram } from "../write_program.ts";
 import { whereOwned } from "./ownership.ts";
 
-interface SettleParams extends Record<string, unknown> {
+/** A settlement's values for the settle `UPDATE` (see {@linkcode settleParams}). */
+export interface SettleParams extends Record<string, unknown> {
   status: TaskStatus;
   result: string | null;
   error: string | null;
@@ -109,7 +110,12 @@ export class SettleAttempts {
   }
 }
 
-function settleParams(settlement: Settlement): SettleParams {
+/**
+ * What a settlement writes to its task's row: status, result, error, end
+ * and retry times, and the attempt given back (an interruption). Shared
+ * with PostgreSQL's one-trip settle, which writes the same columns.
+ */
+export function settleParams(settlement: Settlement): SettleParams {
   // One object literal, its fields always in one order: built per task, it
   // stays one shape for the engine (spreading a token into per-outcome
   // literals cost a tenth of a worker's time on Node 20).
@@ -152,7 +158,8 @@ function settleParams(settlement: Settlement): SettleParams {
   };
 }
 
-function historyRow(settlement: Settlement): AttemptRow {
+/** The history row of a settled attempt. */
+export function historyRow(settlement: Settlement): AttemptRow {
   return {
     task_id: settlement.id,
     attempt: settlement.attempt,

@@ -32,6 +32,7 @@ import { PreparedRows, statementSlices } from "../prepared_query.ts";
 import type { DependenciesTable, SitqSchema } from "../schema.ts";
 import { statement, type WriteProgram } from "../write_program.ts";
 import { IdListQuery } from "./id_list_query.ts";
+import { newTaskColumns } from "./insert_tasks.ts";
 import type { Dependents } from "./release_dependents.ts";
 
 /** A task row as the graph insert writes it. */
@@ -101,14 +102,8 @@ export class InsertGraph {
       GRAPH_FIELDS,
       (rows) =>
         db.insertInto("sitq_tasks").values(rows.map((row) => ({
-          name: row.name,
-          args: row.args,
+          ...newTaskColumns(row),
           status: row.status,
-          priority: row.priority,
-          run_at: row.runAt,
-          max_attempts: row.maxAttempts,
-          timeout_ms: row.timeout,
-          created_at: row.createdAt,
           pending_parents: row.pending,
         }))).returning("id"),
     );

@@ -31,6 +31,7 @@ import type { InsertOutcome, NewTaskRow } from "../backend.ts";
 import { PreparedRows, statementSlices } from "../prepared_query.ts";
 import type { SitqSchema } from "../schema.ts";
 import { statement, type WriteProgram } from "../write_program.ts";
+import { newTaskColumns } from "./insert_tasks.ts";
 import { KeyHolders, windowOver } from "./key_holders.ts";
 
 /** A row with a key, every field present (one parameter each). */
@@ -122,14 +123,7 @@ export class InsertKeyed {
       KEYED_FIELDS,
       (rows) =>
         db.insertInto("sitq_tasks").values(rows.map((row) => ({
-          name: row.name,
-          args: row.args,
-          status: "queued" as const,
-          priority: row.priority,
-          run_at: row.runAt,
-          max_attempts: row.maxAttempts,
-          timeout_ms: row.timeout,
-          created_at: row.createdAt,
+          ...newTaskColumns(row),
           unique_key: row.uniqueKey,
           unique_for: row.uniqueFor,
         })))

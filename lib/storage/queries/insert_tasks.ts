@@ -24,6 +24,26 @@ const NEW_TASK_FIELDS = [
   "createdAt",
 ] as const satisfies readonly (keyof NewTaskRow)[];
 
+/** The fields of a new task that every insert writes. */
+export type NewTaskFields = Pick<NewTaskRow, typeof NEW_TASK_FIELDS[number]>;
+
+/**
+ * A new task's columns, `queued`: the one mapping from row fields to
+ * columns, shared by the keyed and the workflow inserts, which add their own.
+ */
+export function newTaskColumns(row: NewTaskFields) {
+  return {
+    name: row.name,
+    args: row.args,
+    status: "queued" as const,
+    priority: row.priority,
+    run_at: row.runAt,
+    max_attempts: row.maxAttempts,
+    timeout_ms: row.timeout,
+    created_at: row.createdAt,
+  };
+}
+
 /** The insert, compiled once per row count for one Kysely instance. */
 export class InsertTasks {
   readonly #insert: PreparedRows<NewTaskRow, { id: number }>;
@@ -33,16 +53,8 @@ export class InsertTasks {
     this.#insert = new PreparedRows<NewTaskRow, { id: number }>(
       NEW_TASK_FIELDS,
       (rows) =>
-        db.insertInto("sitq_tasks").values(rows.map((row) => ({
-          name: row.name,
-          args: row.args,
-          status: "queued" as const,
-          priority: row.priority,
-          run_at: row.runAt,
-          max_attempts: row.maxAttempts,
-          timeout_ms: row.timeout,
-          created_at: row.createdAt,
-        }))).returning("id"),
+        db.insertInto("sitq_tasks").values(rows.map(newTaskColumns))
+          .returning("id"),
     );
   }
 

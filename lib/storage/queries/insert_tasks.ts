@@ -25,13 +25,34 @@ const NEW_TASK_FIELDS = [
 ] as const satisfies readonly (keyof NewTaskRow)[];
 
 /** The fields of a new task that every insert writes. */
-export type NewTaskFields = Pick<NewTaskRow, typeof NEW_TASK_FIELDS[number]>;
+export type NewTaskFields = Pick<
+  NewTaskRow,
+  | "name"
+  | "args"
+  | "priority"
+  | "runAt"
+  | "maxAttempts"
+  | "timeout"
+  | "createdAt"
+>;
+
+/** The columns {@linkcode newTaskColumns} writes. */
+export interface NewTaskColumns {
+  name: string;
+  args: string;
+  status: "queued";
+  priority: number;
+  run_at: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  created_at: number;
+}
 
 /**
  * A new task's columns, `queued`: the one mapping from row fields to
  * columns, shared by the keyed and the workflow inserts, which add their own.
  */
-export function newTaskColumns(row: NewTaskFields) {
+export function newTaskColumns(row: NewTaskFields): NewTaskColumns {
   return {
     name: row.name,
     args: row.args,

@@ -62,10 +62,37 @@
  *   lost lease) or is cancelled cancels its waiting children on other
  *   edges, transitively, recording itself (`cancelled_by`) and the reason
  *   (`error`); `requeue` of it brings them back as `waiting`.
+ * - *Named queues* (schema v8). Every task has a queue (`NewTaskRow.queue`,
+ *   default `"default"`); a claim with `queues` takes only those. A claim
+ *   never takes a task of a paused queue (`updateQueue`), from the commit
+ *   of the pause on. A queue's `concurrency` (running tasks of it) and rate
+ *   limit (starts within any `intervalMs` window) are counted inside the
+ *   claim's transaction and never passed, across connections and
+ *   processes; after a short claim held back by a full rate window,
+ *   `nextRunAt` is no later than the window's end.
+ * - *Schedules* (schema v10). `saveSchedule` keeps one row per name and
+ *   changes nothing for a definition already stored; `fireSchedule`
+ *   advances a schedule's slot only from the slot and revision it was
+ *   computed from (compare-and-set) and inserts the slot's tasks in the
+ *   same transaction, so of two firings computed from one read, one wins
+ *   and the other writes nothing.
+ * - *Cancels and bulk operations* (schema v9 era). `cancel` and
+ *   `cancelTasks` take running tasks too: the task ends `cancelled` with its
+ *   lease cleared in the same write, so its worker's token no longer holds
+ *   (renewals, progress and settlements are refused) and it is never
+ *   claimed again; `cancelledAmong` tells a worker which of its tasks were
+ *   cancelled. `cancelTasks`, `requeueTasks` and `deleteTasks` act on what
+ *   a `TaskFilterQuery` selects in one transaction each.
+ * - *Events* (schema v9). While a registered subscriber row is live
+ *   (`registerSubscriber`, refreshed by `heartbeatSubscriber`), every task
+ *   change writes its event in the same transaction, and none is written
+ *   while no live row exists; `readEvents(cursor)` returns each committed
+ *   event once across successive cursors, a task's events in order.
  * - *Changes.* `subscribe` delivers, synchronously after each commit made
  *   through this backend object, `enqueued` (after an insert, a requeue or a
  *   recovery, with the earliest run time) and `settled` (after settlements,
- *   a cancel or a recovery, with the ids). It delivers `external` when it
+ *   a cancel or a recovery, with the ids), and `schedules` (after a
+ *   schedule was saved, paused, resumed, removed or fired). It delivers `external` when it
  *   can tell that another connection committed, and at most one `notice`
  *   (`PUSH_UNAVAILABLE`) when it could push such wake-ups and cannot. A
  *   change is a hint to read again: one too many costs a query, one missing

@@ -30,12 +30,34 @@
  */
 export { TaskQueue } from "./lib/queue/task_queue.ts";
 export { QueueAdmin } from "./lib/queue/queue_admin.ts";
+// QueueAdmin's base classes, for its docs (its methods are written there).
+export type { QueueManager } from "./lib/queue/queue_manager.ts";
+export type { QueueReader } from "./lib/queue/queue_reader.ts";
+// TaskQueue's base class, for its docs (enqueueing is written there).
+export type { TaskEnqueuer } from "./lib/queue/task_enqueuer.ts";
+export { ScheduleControl } from "./lib/queue/schedule_control.ts";
+export { QueueControl } from "./lib/queue/queue_control.ts";
+export type {
+  QueueInfo,
+  QueueLimits,
+  QueueRateLimit,
+} from "./lib/queue/queue_control.ts";
+export type {
+  CatchUp,
+  ScheduleInfo,
+  ScheduleOptions,
+} from "./lib/schedule/options.ts";
+export { InvalidCronError } from "./lib/schedule/recurrence.ts";
 export type {
   ListTasksOptions,
   PruneOptions,
   TaskQueueOptions,
 } from "./lib/queue/options.ts";
 export type { WaitOptions } from "./lib/queue/result_watcher.ts";
+export type { TaskFilter } from "./lib/queue/task_filter.ts";
+export type { SubscribeOptions, Subscription } from "./lib/queue/subscribe.ts";
+export { TASK_EVENT_TYPES } from "./lib/core/task_events.ts";
+export type { TaskEvent, TaskEventType } from "./lib/core/task_events.ts";
 export type { TaskPage } from "./lib/queue/results.ts";
 export type {
   EnqueueManyOptions,
@@ -93,6 +115,7 @@ export type { Backoff } from "./lib/core/retry_policy.ts";
 export { SuperJsonSerializer } from "./lib/core/serializer.ts";
 export type { Serializer } from "./lib/core/serializer.ts";
 export {
+  CancelledError,
   DatabaseError,
   DeclarationConflictError,
   DuplicateKeyError,
@@ -132,5 +155,11 @@ export type {
   WorkerInfo,
   WorkersOptions,
 } from "./lib/queue/workers.ts";
+export {
+  DURATION_BUCKETS,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusMetrics,
+} from "./lib/ops/metrics.ts";
+export type { MetricsOptions } from "./lib/ops/metrics.ts";
 export { SQLiteBackend } from "./lib/storage/sqlite/sqlite_backend.ts";
 export type { SQLiteBackendOptions } from "./lib/storage/sqlite/sqlite_backend.ts";

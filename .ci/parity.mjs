@@ -18,6 +18,8 @@ const ENTRY_POINTS = {
   ".": "mod",
   "./backend": "backend",
   "./postgres": "postgres",
+  "./dashboard": "dashboard",
+  "./cli": "cli",
 };
 const denoExports = deno.exports ?? {};
 const pkgExports = pkg.exports ?? {};

@@ -15,6 +15,7 @@ import {
   SECTIONS,
 } from "./harness/scenario.ts";
 import { POSTGRES_SCENARIOS } from "./scenarios_postgres.ts";
+import { QUEUE_SCENARIOS } from "./scenarios_queues.ts";
 import { THREAD_SCENARIOS } from "./scenarios_threads.ts";
 import { WORKFLOW_SCENARIOS } from "./scenarios_workflows.ts";
 
@@ -250,6 +251,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ...THREAD_SCENARIOS,
   ...WORKFLOW_SCENARIOS,
   ...POSTGRES_SCENARIOS,
+  ...QUEUE_SCENARIOS,
 ].map((scenario, index) => ({ scenario, index }))
   .sort((a, b) =>
     GROUPS.indexOf(a.scenario.group ?? "sqlite") -

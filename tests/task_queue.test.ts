@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import {
+  CancelledError,
   InvalidStateError,
   SerializationError,
   SitqError,
@@ -1060,17 +1061,22 @@ describe("TaskQueue.cancel()", () => {
     expect(await queue.getTask(id)).toEqual(before);
   });
 
-  test("TaskQueue.cancel() refuses a running task with InvalidStateError and lets it finish", async () => {
+  test("TaskQueue.cancel() cancels a running task: its signal aborts with CancelledError and its late result is ignored", async () => {
     const queue = newQueue();
     const slow = heldTask(queue, "slow", "finished");
     const id = await queue.enqueue(slow.task);
     await whileHeldRunning(queue, queue.worker(), slow, id, async () => {
-      const error = await rejectionOf(queue.cancel(id));
-      expect(error).toBeInstanceOf(InvalidStateError);
-      expect((error as InvalidStateError).code).toBe("INVALID_STATE");
-      expect((error as Error).message).toContain("running");
+      await queue.cancel(id);
+      expect((await queue.getResult(id)).status).toBe("cancelled");
+      const reason = await slow.abortReason;
+      expect(reason).toBeInstanceOf(CancelledError);
+      expect((reason as CancelledError).code).toBe("CANCELLED");
       slow.release();
-      await expectCompleted(queue, id, "finished");
+      await slow.returned;
+    });
+    expect(await queue.getResult(id)).toEqual({
+      status: "cancelled",
+      attempts: 1,
     });
   });
 

@@ -7,7 +7,10 @@
  * Workloads: enqueue_one, enqueue_bulk, drain (--concurrency),
  * drain_procs (--processes, --concurrency), latency_in, latency_cross
  * (--samples), idle_cpu (--seconds), deep_queue (--rows, --n), long_drain
- * (--rows).
+ * (--rows). `--queue-limit concurrency|rate` sets a limit on the tasks'
+ * queue ("default") before the workload, high enough not to bind (a global
+ * concurrency equal to the worker's, a rate of 10^9 per second): what
+ * counting a limit in every claim costs (bench/scenarios_queues.ts).
  *
  * With `--pg-url URL` (the bench's PostgreSQL server) the queue uses
  * sitq's PostgresBackend in a fresh database there, and reports as
@@ -91,6 +94,16 @@ try {
 async function measure(store) {
   const opened = openQueue(sitq, store, postgres);
   try {
+    const limit = args["queue-limit"];
+    if (limit === "concurrency") {
+      await opened.queue.queues.setLimits("default", { concurrency });
+    } else if (limit === "rate") {
+      await opened.queue.queues.setLimits("default", {
+        rateLimit: { limit: 1_000_000_000, intervalMs: 1000 },
+      });
+    } else if (limit !== undefined) {
+      throw new Error(`unknown --queue-limit ${limit}`);
+    }
     const timed = await run(opened, store);
     reportResult({
       scenario,

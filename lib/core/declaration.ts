@@ -46,7 +46,7 @@ export interface TaskDeclaration<
   readonly name: string;
   /**
    * The declared defaults of every run. Producers write `maxAttempts`,
-   * `timeout` and `priority` into each run they enqueue; the worker reads
+   * `timeout`, `priority` and `queue` into each run they enqueue; the worker reads
    * `backoff`.
    */
   readonly options: Readonly<TaskOptions>;
@@ -120,7 +120,8 @@ export interface BindOptions {
  * @param name The task's identity in the database: 1 to 200 characters,
  * no leading or trailing spaces, no control characters.
  * @param options Defaults of every run: `maxAttempts` (default 3),
- * `backoff`, `timeout` (ms, no limit by default), `priority` (default 0).
+ * `backoff`, `timeout` (ms, no limit by default), `priority` (default 0),
+ * `queue` (default "default").
  * @returns A frozen declaration.
  * @throws {TypeError | RangeError} If the name or an option is invalid.
  */
@@ -212,7 +213,7 @@ export function checkBindOptions(options: unknown, name: string): void {
   for (const key of Object.keys(options as object)) {
     if (key === "backoff") continue;
     const declared = key === "maxAttempts" || key === "timeout" ||
-      key === "priority";
+      key === "priority" || key === "queue";
     throw new TypeError(
       declared
         ? `Cannot ${action} as '${key}' belongs to its declaration: producers write it into every run they enqueue, so give it to declareTask("${name}", { ${key} }) where they see it too (per run: declaration.with({ ${key} }))`
@@ -239,7 +240,7 @@ export function sameDeclaration(
 function sameOptions(a: TaskOptions, b: TaskOptions): boolean {
   if (
     a.maxAttempts !== b.maxAttempts || a.timeout !== b.timeout ||
-    a.priority !== b.priority
+    a.priority !== b.priority || a.queue !== b.queue
   ) return false;
   if (a.backoff === b.backoff) return true;
   if (typeof a.backoff !== "object" || typeof b.backoff !== "object") {

@@ -23,6 +23,7 @@ export type SitqErrorCode =
   | "PERMANENT"
   | "INTERRUPTED"
   | "LEASE_LOST"
+  | "CANCELLED"
   | "THREAD_OUT_OF_MEMORY"
   | "THREAD_CRASHED"
   | "THREAD_START_FAILED"
@@ -488,6 +489,39 @@ export class InterruptedError extends SitqError {
       "INTERRUPTED",
       `Worker "${workerId}" stopped before the task finished; the task was returned to the queue`,
     );
+  }
+}
+
+/**
+ * The reason a handler's signal fires when its running task is cancelled
+ * (`queue.cancel(id)`, `queue.cancelTasks(filter)`, from any process): the
+ * task is already `cancelled` in the database, is not retried, and whatever
+ * the handler returns or throws afterwards is ignored.
+ *
+ * @example Stop work when the task is cancelled
+ * ```ts
+ * import { CancelledError } from "sitq";
+ *
+ * const error = new CancelledError(7, "w1");
+ * console.log(error.code, error.taskId); // "CANCELLED" 7
+ * ```
+ */
+export class CancelledError extends SitqError {
+  /** The task that was cancelled. */
+  readonly taskId: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param taskId The task that was cancelled.
+   * @param workerId The worker that was running it.
+   */
+  constructor(taskId: number, workerId: string) {
+    super(
+      "CANCELLED",
+      `Task ${taskId} was cancelled while worker "${workerId}" ran it; it will not be retried and its result is ignored`,
+    );
+    this.taskId = taskId;
   }
 }
 

@@ -122,6 +122,15 @@ export class SuperJsonSerializer implements Serializer {
    * {@linkcode SuperJsonSerializer}, or that superjson itself rejects.
    */
   serialize(value: unknown): string {
+    // A handler that returns nothing: superjson's text for `undefined`,
+    // without its walk, unless a custom transformer would take it.
+    if (
+      value === undefined &&
+      this.#superjson.customTransformerRegistry.findApplicable(value) ===
+        undefined
+    ) {
+      return UNDEFINED_TEXT;
+    }
     const plain = this.#storable.check(value);
     try {
       // For plain JSON superjson writes exactly {"json":...}; skip its walk.
@@ -143,6 +152,12 @@ export class SuperJsonSerializer implements Serializer {
     return this.#superjson.parse(text);
   }
 }
+
+/**
+ * What superjson writes for `undefined` when no custom transformer applies
+ * (registered classes and options do not change it).
+ */
+const UNDEFINED_TEXT = new SuperJSON().stringify(undefined);
 
 /** Throws a TypeError unless `value` can be used as a SuperJSON instance. */
 function checkSuperJson(value: unknown): void {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkQueueName } from "./queue_names.ts";
 import type { TaskDeclaration } from "./declaration.ts";
 import { type Backoff, validateBackoff } from "./retry_policy.ts";
 import type { FinalTaskResult, TaskId } from "./types.ts";
@@ -149,6 +150,14 @@ export interface TaskOptions {
    * @default {0}
    */
   priority?: number;
+  /**
+   * The queue its runs go to: a name of 1 to 128 characters. Workers take
+   * the queues they are given (`WorkerOptions.queues`, all by default);
+   * a queue can be paused and limited (`queue.queues`).
+   *
+   * @default {"default"}
+   */
+  queue?: string;
 }
 
 /** Options for one enqueue; they override the task's {@linkcode TaskOptions}. */
@@ -159,6 +168,8 @@ export interface RunOptions {
   runAt?: Date;
   /** Higher runs first. */
   priority?: number;
+  /** The queue this run goes to (1 to 128 characters); see `TaskOptions.queue`. */
+  queue?: string;
   /** Total attempts allowed for this run. */
   maxAttempts?: number;
   /** Milliseconds one attempt of this run may take. */
@@ -271,6 +282,9 @@ function checkSharedOptions(
   if (options.priority !== undefined) {
     checkInteger(options.priority, action, "priority", Number.MIN_SAFE_INTEGER);
   }
+  if (options.queue !== undefined) {
+    checkQueueName(options.queue, action, "queue");
+  }
 }
 
 /**
@@ -290,7 +304,13 @@ function checkCommonOptions<T extends TaskOptions | RunOptions>(
 }
 
 const TASK_OPTION_KEYS = optionKeys<TaskOptions>(
-  { maxAttempts: true, backoff: true, timeout: true, priority: true },
+  {
+    maxAttempts: true,
+    backoff: true,
+    timeout: true,
+    priority: true,
+    queue: true,
+  },
 );
 
 /**
@@ -353,6 +373,7 @@ const RUN_OPTION_KEYS = optionKeys<RunOptions>({
   delay: true,
   runAt: true,
   priority: true,
+  queue: true,
   maxAttempts: true,
   timeout: true,
   uniqueKey: true,

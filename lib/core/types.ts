@@ -129,6 +129,8 @@ export type TaskResult<Result = unknown> =
     attempts: number;
     /** The worker running it. */
     workerId: string;
+    /** The latest progress its handler reported in this attempt, if any. */
+    progress?: unknown;
   }
   | {
     status: "completed";
@@ -167,6 +169,8 @@ export interface TaskRecord {
   id: TaskId;
   /** The task name it runs. */
   name: string;
+  /** The queue it belongs to (`"default"` unless given). */
+  queue: string;
   /** Where it is in its life. */
   status: TaskStatus;
   /** The handler's arguments, deserialized. */

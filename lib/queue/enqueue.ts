@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { DEFAULT_QUEUE } from "../core/queue_names.ts";
 import type { TaskDeclaration } from "../core/declaration.ts";
 import { serializeOrThrow, type Serializer } from "../core/serializer.ts";
 import { checkRunOptions, type RunOptions, type Task } from "../core/task.ts";
@@ -147,6 +148,7 @@ export function newTaskRows(
       DEFAULT_MAX_ATTEMPTS,
     timeout: runOptions?.timeout ?? defaults.timeout ?? null,
     createdAt: now,
+    queue: runOptions?.queue ?? defaults.queue ?? DEFAULT_QUEUE,
   };
   return argsList.map((args, index) => {
     if (!Array.isArray(args)) {
@@ -171,6 +173,7 @@ export function newTaskRows(
       maxAttempts: row.maxAttempts,
       timeout: row.timeout,
       createdAt: row.createdAt,
+      queue: row.queue,
     };
     // Rows without a key keep the plain insert's shape.
     return keys === undefined ? newRow : { ...newRow, ...keys(args, index) };

@@ -13,8 +13,14 @@ import {
 } from "../core/errors.ts";
 import type { Clock, TaskStatus } from "../core/types.ts";
 import { checkInteger } from "../core/validate.ts";
+import { FINAL_STATUSES } from "../core/statuses.ts";
 import type { Backend, TransitionResult } from "../storage/backend.ts";
 import { type PruneOptions, toPruneQuery } from "./options.ts";
+import {
+  isEmptyFilter,
+  type TaskFilter,
+  toFilterQuery,
+} from "./task_filter.ts";
 
 /** A change of status asked for by id, and the rule it follows. */
 interface Transition {
@@ -31,13 +37,13 @@ interface Transition {
 }
 
 /**
- * waiting or queued -> cancelled, with the tasks that depend on it; a task
- * already cancelled stays so, silently.
+ * waiting, queued or running -> cancelled, with the tasks that depend on
+ * it; a task already cancelled stays so, silently.
  */
 const CANCEL: Transition = {
   verb: "cancel",
   done: "cancelled",
-  from: "waiting or queued",
+  from: "waiting, queued or running",
   apply: (backend, id, now) => backend.cancel(id, now),
   alreadyDone: (status) => status === "cancelled",
 };
@@ -87,12 +93,13 @@ async function transition(
 }
 
 /**
- * Cancels waiting or queued task `id`, and the tasks that depend on it; a
- * task already cancelled stays so, silently.
+ * Cancels waiting, queued or running task `id`, and the tasks that depend
+ * on it; a task already cancelled stays so, silently. A running task's
+ * worker aborts its handler (`CancelledError`) once it notices.
  *
  * @throws {TypeError | RangeError} If `id` is not an integer >= 1.
  * @throws {TaskNotFoundError} If no task has that id.
- * @throws {InvalidStateError} If it is running, completed or failed.
+ * @throws {InvalidStateError} If it is completed or failed.
  */
 export function cancelTask(
   backend: Backend,
@@ -135,4 +142,73 @@ export async function pruneTasks(
 ): Promise<number> {
   const { statuses, before } = toPruneQuery(options, clock);
   return await backend.prune(statuses, before);
+}
+
+/**
+ * Cancels the waiting, queued and running tasks `filter` selects, in one
+ * transaction, with their dependents; other statuses are skipped.
+ *
+ * @returns How many tasks it cancelled (dependents not counted).
+ * @throws {TypeError | RangeError} If the filter is invalid.
+ */
+export async function cancelByFilter(
+  backend: Backend,
+  filter: TaskFilter,
+  clock: Clock,
+): Promise<number> {
+  const query = toFilterQuery(
+    filter,
+    ["waiting", "queued", "running"],
+    clock,
+    "cancel tasks",
+  );
+  return query === undefined
+    ? 0
+    : await backend.cancelTasks(query, clock.now());
+}
+
+/**
+ * Requeues the failed and cancelled tasks `filter` selects, in one
+ * transaction; other statuses, and tasks a requeue would refuse (their key
+ * is held, a task they depend on failed), are skipped.
+ *
+ * @returns How many tasks it requeued.
+ * @throws {TypeError | RangeError} If the filter is invalid.
+ */
+export async function requeueByFilter(
+  backend: Backend,
+  filter: TaskFilter,
+  clock: Clock,
+): Promise<number> {
+  const query = toFilterQuery(
+    filter,
+    ["failed", "cancelled"],
+    clock,
+    "requeue tasks",
+  );
+  return query === undefined
+    ? 0
+    : await backend.requeueTasks(query, clock.now());
+}
+
+/**
+ * Deletes the completed, failed and cancelled tasks `filter` selects, with
+ * their history, in one transaction; unfinished tasks are skipped.
+ *
+ * @returns How many tasks it deleted.
+ * @throws {InvalidStateError} If the filter is empty.
+ * @throws {TypeError | RangeError} If the filter is invalid.
+ */
+export async function deleteByFilter(
+  backend: Backend,
+  filter: TaskFilter,
+  clock: Clock,
+): Promise<number> {
+  if (isEmptyFilter(filter)) {
+    throw new InvalidStateError(
+      'Cannot delete tasks with an empty filter, which would delete every finished task; say which on purpose, e.g. { status: ["completed", "failed", "cancelled"] }',
+    );
+  }
+  const query = toFilterQuery(filter, FINAL_STATUSES, clock, "delete tasks");
+  return query === undefined ? 0 : await backend.deleteTasks(query);
 }

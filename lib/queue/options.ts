@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { checkQueueName } from "../core/queue_names.ts";
 import { FINAL_STATUSES, TASK_STATUSES } from "../core/statuses.ts";
 import type { Serializer } from "../core/serializer.ts";
 import type { Clock, FinalStatus, TaskStatus } from "../core/types.ts";
@@ -44,6 +45,8 @@ export interface ListTasksOptions {
   status?: TaskStatus | readonly TaskStatus[];
   /** Only tasks of this name. */
   name?: string;
+  /** Only tasks of this queue. */
+  queue?: string;
   /**
    * At most this many tasks.
    *
@@ -90,7 +93,7 @@ export function checkQueueOptions(
 }
 
 const LIST_OPTION_KEYS = optionKeys<ListTasksOptions>(
-  { status: true, name: true, limit: true, cursor: true },
+  { status: true, name: true, queue: true, limit: true, cursor: true },
 );
 
 /**
@@ -140,6 +143,9 @@ export function toListQuery(options: ListTasksOptions): ListQuery {
   if (options.name !== undefined) {
     checkWellFormed(options.name, action, "name");
   }
+  if (options.queue !== undefined) {
+    checkQueueName(options.queue, action, "queue");
+  }
   let beforeId: number | undefined;
   if (options.cursor !== undefined) {
     // Only a string: Number() would also accept true, [5] or " 5 ".
@@ -155,7 +161,14 @@ export function toListQuery(options: ListTasksOptions): ListQuery {
       );
     }
   }
-  return { statuses, name: options.name, limit: limit + 1, beforeId };
+  const query: ListQuery = {
+    statuses,
+    name: options.name,
+    limit: limit + 1,
+    beforeId,
+  };
+  if (options.queue !== undefined) query.queue = options.queue;
+  return query;
 }
 
 /** What `prune` deletes: tasks in `statuses` that finished before `before`. */

@@ -1,69 +1,30 @@
 /**
  * Reading and managing stored tasks without handlers: `QueueAdmin` holds a
- * backend, a serializer, a clock and the result watcher, and hands each
- * call to the module that does the work (`inspect.ts`, `manage.ts`,
- * `results.ts`, `result_watcher.ts`). `TaskQueue` extends it with the
- * registry, enqueueing and workers; a CLI or dashboard uses it alone.
+ * backend, a serializer, a clock and the result watcher. Its methods are
+ * written in three modules, a class each, one extending the other:
+ * `QueueReader` (`queue_reader.ts`: results, records, pages, counts,
+ * workers), `QueueManager` (`queue_manager.ts`: cancel, requeue, prune,
+ * bulk operations) and `QueueAdmin` here (queues, schedules, event
+ * subscriptions, closing). `TaskQueue` extends it with the registry,
+ * enqueueing and workers; a CLI or dashboard uses it alone.
  *
  * @module
  */
-import { type Serializer, SuperJsonSerializer } from "../core/serializer.ts";
-import {
-  type Clock,
-  type FinalTaskResult,
-  type QueueStats,
-  type ResultOf,
-  systemClock,
-  type TaskId,
-  type TaskRecord,
-  type TaskResult,
-} from "../core/types.ts";
+import type { TaskQueueOptions } from "./options.ts";
 import type { Backend } from "../storage/backend.ts";
-import { checkBackend } from "../storage/check_backend.ts";
 import { stopRunningOn } from "../worker/running_workers.ts";
-import { readTaskPage, readTaskRecord, readTaskRow } from "./inspect.ts";
-import { cancelTask, pruneTasks, requeueTask } from "./manage.ts";
+import { ScheduleControl } from "./schedule_control.ts";
+import { QueueControl } from "./queue_control.ts";
+import type { TaskEvent } from "../core/task_events.ts";
 import {
-  countUnhandled,
-  readWorkers,
-  type UnhandledTaskCount,
-  type WorkerInfo,
-  type WorkersOptions,
-} from "./workers.ts";
-import {
-  checkQueueOptions,
-  type ListTasksOptions,
-  type PruneOptions,
-  type TaskQueueOptions,
-} from "./options.ts";
-import {
-  checkWaitOptions,
-  ResultWatcher,
-  type WaitOptions,
-} from "./result_watcher.ts";
-import {
-  rowToResult,
-  type TaskPage,
-  toQueueStats,
-  toStatsByName,
-} from "./results.ts";
+  checkSubscribe,
+  subscribeEvents,
+  type SubscribeOptions,
+  type Subscription,
+} from "./subscribe.ts";
+import { QueueManager } from "./queue_manager.ts";
 
-/**
- * Checks what `new QueueAdmin()` or `new TaskQueue()` was given, naming the
- * class in the message, and returns the backend (so a subclass can check
- * before `super()`).
- *
- * @throws {TypeError} As {@linkcode QueueAdmin}'s constructor.
- */
-export function checkQueueInputs(
-  backend: Backend,
-  options: TaskQueueOptions,
-  action: string,
-): Backend {
-  checkBackend(backend, action);
-  checkQueueOptions(options, action);
-  return backend;
-}
+export { checkQueueInputs } from "./queue_reader.ts";
 
 /**
  * Reads and manages the tasks stored on a {@linkcode Backend}, with no task
@@ -86,14 +47,11 @@ export function checkQueueInputs(
  * }
  * ```
  */
-export class QueueAdmin implements AsyncDisposable {
-  /** Where tasks are stored. */
-  readonly backend: Backend;
-  /** How arguments and results are stored. */
-  readonly serializer: Serializer;
-  /** The time source. */
-  readonly clock: Clock;
-  readonly #watcher: ResultWatcher;
+export class QueueAdmin extends QueueManager implements AsyncDisposable {
+  /** Open event subscriptions, closed by `close()`. */
+  readonly #subscriptions = new Set<Subscription>();
+  #schedules: ScheduleControl | undefined;
+  #queues: QueueControl | undefined;
 
   /**
    * Creates an admin view of the tasks on a backend.
@@ -106,320 +64,107 @@ export class QueueAdmin implements AsyncDisposable {
    * returns milliseconds since the epoch).
    */
   constructor(backend: Backend, options: TaskQueueOptions = {}) {
-    checkQueueInputs(backend, options, "create QueueAdmin");
-    this.backend = backend;
-    this.serializer = options.serializer ?? new SuperJsonSerializer();
-    this.clock = options.clock ?? systemClock;
-    this.#watcher = new ResultWatcher(backend, (id) => this.getResult(id));
+    super(backend, options);
   }
 
   /**
-   * What is known of a task now: its state while unfinished, its value or
-   * error once final. Never waits.
+   * Recurring schedules stored in the database: set by name (idempotent,
+   * so every process may declare its schedules at start-up), list, get,
+   * pause, resume, remove. Workers fire them, one task per due slot
+   * across all processes; see {@linkcode ScheduleControl}.
    *
-   * @example
+   * @example Every hour, on the hour
    * ```ts
    * import { SQLiteBackend, TaskQueue } from "sitq";
    *
    * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => null);
-   * const id = await queue.enqueue(noop);
-   * console.log((await queue.getResult(id)).status); // "queued"
+   * const ping = queue.task("ping", (url: string) => url);
+   * await queue.schedules.set("ping", { task: ping, args: ["https://example.com"], cron: "0 * * * *" });
+   * console.log((await queue.schedules.list()).length); // 1
    * await queue.close();
    * ```
-   *
-   * @typeParam Id The id's type, which carries the handler's result type
-   * (ids of different tasks may be mixed: the value is then a union).
-   * @param id An id returned by `enqueue`.
-   * @returns The task's {@linkcode TaskResult}.
-   * @throws {TaskNotFoundError} If no task has that id.
    */
-  async getResult<Id extends TaskId>(
-    id: Id,
-  ): Promise<TaskResult<ResultOf<Id>>> {
-    return rowToResult<ResultOf<Id>>(
-      await readTaskRow(this.backend, id),
-      this.serializer,
-    );
+  get schedules(): ScheduleControl {
+    return this.#schedules ??= new ScheduleControl(this);
   }
 
   /**
-   * Waits until a task is completed, failed (after its last attempt) or
-   * cancelled, and returns that result. Completions in this process wake it
-   * at once; other processes' are noticed through the backend's change poll.
-   * While retries remain it keeps waiting.
+   * Named queues across processes: pause, resume, global concurrency and
+   * rate limits, counts; see {@linkcode QueueControl}. A task's queue is
+   * `TaskOptions.queue` / `RunOptions.queue` (default `"default"`); a
+   * worker takes `WorkerOptions.queues` (default: all).
    *
-   * @example
+   * @example Pause a queue from any process
    * ```ts
    * import { SQLiteBackend, TaskQueue } from "sitq";
    *
    * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const double = queue.task("double", (n: number) => n * 2);
-   * const id = await queue.enqueue(double, 21);
-   * const worker = queue.worker();
-   * await worker.start();
-   * const result = await queue.waitForResult(id, { timeout: 5000 });
-   * if (result.status === "completed") console.log(result.value); // 42
-   * await worker.stop();
+   * await queue.queues.pause("emails");
+   * console.log((await queue.queues.get("emails")).paused); // true
    * await queue.close();
    * ```
-   *
-   * @typeParam Id The id's type, which carries the handler's result type
-   * (ids of different tasks may be mixed: the value is then a union).
-   * @param id An id returned by `enqueue`.
-   * @param options A timeout and an abort signal.
-   * @returns The final result.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {WaitTimeoutError} If the timeout passes first.
-   * @throws The signal's reason, unchanged, if `signal` aborts first (a
-   * `DOMException` named `AbortError` for a bare `controller.abort()`; pass
-   * a reason to name the task).
-   * @throws {TypeError | RangeError} If an option is invalid (a `signal`
-   * that is not an `AbortSignal`, a negative `timeout`).
    */
-  async waitForResult<Id extends TaskId>(
-    id: Id,
-    options: WaitOptions = {},
-  ): Promise<FinalTaskResult<ResultOf<Id>>> {
-    checkWaitOptions(options);
-    const result = await this.#watcher.wait(id, options);
-    return result as FinalTaskResult<ResultOf<Id>>;
+  get queues(): QueueControl {
+    return this.#queues ??= new QueueControl(this);
   }
 
   /**
-   * Everything stored about a task: arguments, state, timings, worker,
-   * progress, result and attempt history.
+   * Subscribes to task events (enqueued, started, progress, retrying,
+   * completed, failed, cancelled) of every task on this database, written
+   * by any process, with the workers' wake-up latency. Resolves once the
+   * subscription is registered: every event committed after that is
+   * delivered to `listener`, once, in order (per task, in the order it
+   * happened). Events are stored only while some subscription is live, so
+   * subscribing costs the writers something and no subscriber costs them
+   * nothing. An error the listener throws is ignored. `close()` the
+   * subscription when done (this queue's `close()` closes it too).
    *
-   * @example
+   * @example Follow failures from a process that runs no worker
    * ```ts
    * import { SQLiteBackend, TaskQueue } from "sitq";
    *
    * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const greet = queue.task("greet", (name: string) => `hi ${name}`);
-   * const id = await queue.enqueue(greet, "ada");
-   * const task = await queue.getTask(id);
-   * console.log(task.name, task.args, task.status); // "greet" ["ada"] "queued"
+   * const subscription = await queue.subscribe(
+   *   (event) => console.log(event.type, event.name, event.taskId, event.error?.message),
+   *   { types: ["failed", "completed"] },
+   * );
+   * await subscription.close();
    * await queue.close();
    * ```
    *
-   * @param id An id returned by `enqueue`.
-   * @returns The task's record.
-   * @throws {TaskNotFoundError} If no task has that id.
+   * @param listener Called with each {@linkcode TaskEvent}.
+   * @param options Filters by event type, task name and queue; a signal
+   * that closes the subscription.
+   * @returns The live {@linkcode Subscription}.
+   * @throws {TypeError | RangeError} If the listener or an option is invalid.
    */
-  async getTask(id: TaskId | number): Promise<TaskRecord> {
-    return await readTaskRecord(this.backend, this.serializer, id);
-  }
-
-  /**
-   * Lists tasks, newest first, a page at a time.
-   *
-   * @example Page through failed tasks
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * let cursor: string | undefined;
-   * do {
-   *   const page = await queue.listTasks({ status: "failed", limit: 50, cursor });
-   *   for (const task of page.tasks) console.log(task.id, task.result);
-   *   cursor = page.nextCursor;
-   * } while (cursor !== undefined);
-   * await queue.close();
-   * ```
-   *
-   * @param options Status and name filters, a page size and a cursor.
-   * @returns One page and the cursor of the next.
-   * @throws {TypeError | RangeError} If a filter is invalid.
-   */
-  async listTasks(options: ListTasksOptions = {}): Promise<TaskPage> {
-    return await readTaskPage(this.backend, this.serializer, options);
-  }
-
-  /**
-   * Counts tasks per status, zeros included.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * console.log(await queue.stats()); // { waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
-   * await queue.close();
-   * ```
-   *
-   * @returns A count for every status.
-   */
-  async stats(): Promise<QueueStats> {
-    return toQueueStats(await this.backend.countByStatus());
-  }
-
-  /**
-   * Counts tasks per task name and status: one entry per name that has any
-   * task stored, every status present with zeros, names in ascending order.
-   * With {@linkcode Worker.taskNames} it shows queued work no worker takes:
-   * a name with queued tasks that no running worker lists stays queued.
-   * Names registered on this queue but never enqueued are absent. Reads
-   * every stored task, so it is meant for dashboards and checks, not for a
-   * hot loop.
-   *
-   * @example Find queued work that the running worker does not handle
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const resize = queue.task("resize", (path: string) => path);
-   * await queue.enqueue(resize, "cat.png");
-   * const worker = queue.worker();
-   * for (const [name, stats] of await queue.statsByName()) {
-   *   if (stats.queued > 0 && !worker.taskNames.includes(name)) {
-   *     console.warn(`${stats.queued} tasks of ${name} wait for a worker`);
-   *   }
-   * }
-   * await queue.close();
-   * ```
-   *
-   * @returns A map from task name to its {@linkcode QueueStats}.
-   */
-  async statsByName(): Promise<Map<string, QueueStats>> {
-    return toStatsByName(await this.backend.countByName());
-  }
-
-  /**
-   * The workers running now on this queue's database, in any process, by
-   * id: each started worker keeps a row with a heartbeat every
-   * `heartbeatInterval` ms and deletes it when it stops; one silent for
-   * `staleAfter` ms (a killed process) is left out. See
-   * {@linkcode WorkerInfo}.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * for (const worker of await queue.workers()) {
-   *   console.log(worker.id, worker.names, worker.host, worker.pid);
-   * }
-   * await queue.close();
-   * ```
-   *
-   * @param options `staleAfter`, ms (default 30000).
-   * @throws {TypeError | RangeError} If `staleAfter` is not an integer >= 1.
-   */
-  workers(options: WorkersOptions = {}): Promise<WorkerInfo[]> {
-    return readWorkers(this.backend, this.clock, options, "list workers");
-  }
-
-  /**
-   * Queued tasks whose name no live worker handles, in any process (see
-   * {@linkcode TaskQueue.workers}), counted per name: `due` ones wait for
-   * a worker now, `later` ones (delayed, or retrying) will when their time
-   * comes. Names ordered; names with none absent. Reads every stored task's
-   * name, like `statsByName()`: for dashboards and checks.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const resize = queue.task("resize", (path: string) => path);
-   * await queue.enqueue(resize, "cat.png");
-   * // No worker runs: [{ name: "resize", due: 1, later: 0 }]
-   * console.log(await queue.unhandledTasks());
-   * await queue.close();
-   * ```
-   *
-   * @param options `staleAfter`, ms (default 30000).
-   * @throws {TypeError | RangeError} If `staleAfter` is not an integer >= 1.
-   */
-  unhandledTasks(options: WorkersOptions = {}): Promise<UnhandledTaskCount[]> {
-    return countUnhandled(
-      this.backend,
-      this.clock,
+  async subscribe(
+    listener: (event: TaskEvent) => void,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    checkSubscribe(listener, options);
+    const subscription = await subscribeEvents(
+      {
+        backend: this.backend,
+        serializer: this.serializer,
+        clock: this.clock,
+      },
+      listener,
       options,
-      "count unhandled tasks",
     );
-  }
-
-  /**
-   * Cancels a waiting or queued task so no worker runs it, and with it the
-   * tasks that depend on it (workflow steps, transitively; those whose
-   * dependency runs anyway are released instead). Cancelling a cancelled
-   * task does nothing.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => {});
-   * const id = await queue.enqueue(noop.with({ delay: 60_000 }));
-   * await queue.cancel(id);
-   * console.log((await queue.getResult(id)).status); // "cancelled"
-   * await queue.close();
-   * ```
-   *
-   * @param id An id returned by `enqueue`.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is running, completed or failed.
-   */
-  async cancel(id: TaskId | number): Promise<void> {
-    await cancelTask(this.backend, id, this.clock);
-  }
-
-  /**
-   * Puts a failed or cancelled task back in the queue, due now, with its
-   * attempts reset to 0 (its history is kept). Due now even if it had a
-   * later run time: a cancelled task enqueued with a future `delay` or
-   * `runAt` runs at once once requeued (enqueue it again with that `runAt`
-   * to keep it). A task with a unique key takes its key back, which it
-   * cannot while another task of its name holds it. A workflow step waits
-   * again if a step it depends on has not completed; the steps its failure
-   * or cancellation cancelled come back with it, as `waiting`.
-   *
-   * @example
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const noop = queue.task("noop", () => {});
-   * const id = await queue.enqueue(noop);
-   * await queue.cancel(id);
-   * await queue.requeue(id);
-   * console.log((await queue.getResult(id)).status); // "queued"
-   * await queue.close();
-   * ```
-   *
-   * @param id An id returned by `enqueue`.
-   * @throws {TaskNotFoundError} If no task has that id.
-   * @throws {InvalidStateError} If it is waiting, queued, running or
-   * completed, or a task it depends on failed or was cancelled (requeue
-   * that one: this one comes back with it).
-   * @throws {DuplicateKeyError} If another task of its name holds its
-   * unique key (enqueued since it failed or was cancelled).
-   */
-  async requeue(id: TaskId | number): Promise<void> {
-    await requeueTask(this.backend, id, this.clock);
-  }
-
-  /**
-   * Deletes finished tasks (and their history) to keep the database small.
-   *
-   * @example Keep a day of completed tasks
-   * ```ts
-   * import { SQLiteBackend, TaskQueue } from "sitq";
-   *
-   * const queue = new TaskQueue(new SQLiteBackend(":memory:"));
-   * const removed = await queue.prune({ olderThan: 24 * 3_600_000 });
-   * console.log(removed); // 0
-   * await queue.close();
-   * ```
-   *
-   * @param options Age and statuses to delete.
-   * @returns How many tasks were deleted.
-   * @throws {TypeError | RangeError} If an option is invalid.
-   */
-  async prune(options: PruneOptions): Promise<number> {
-    return await pruneTasks(this.backend, options, this.clock);
+    const subscriptions = this.#subscriptions;
+    subscriptions.add(subscription);
+    const close = subscription.close.bind(subscription);
+    const tracked: Subscription = {
+      close: () => {
+        subscriptions.delete(tracked);
+        return close();
+      },
+      [Symbol.asyncDispose]: () => tracked.close(),
+    };
+    subscriptions.delete(subscription);
+    subscriptions.add(tracked);
+    return tracked;
   }
 
   /**
@@ -443,6 +188,11 @@ export class QueueAdmin implements AsyncDisposable {
     // the tasks would stay running until their leases expire, and count a
     // lost attempt.
     await stopRunningOn(this.backend);
+    await Promise.all(
+      [...this.#subscriptions].map((subscription) =>
+        subscription.close().catch(() => {})
+      ),
+    );
     await this.backend.close();
   }
 

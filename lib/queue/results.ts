@@ -56,12 +56,17 @@ export function rowToResult<Result>(
       if (lastError !== undefined) result.lastError = lastError;
       return result;
     }
-    case "running":
-      return {
+    case "running": {
+      const result: TaskResult<Result> = {
         status: "running",
         attempts: row.attempts,
         workerId: row.worker_id ?? "",
       };
+      if (row.progress !== null) {
+        result.progress = serializer.deserialize(row.progress);
+      }
+      return result;
+    }
     case "completed":
       return {
         status: "completed",
@@ -117,6 +122,7 @@ export function rowToRecord(
   const record: TaskRecord = {
     id: row.id as TaskId,
     name: row.name,
+    queue: row.queue,
     status: row.status,
     args: serializer.deserialize(row.args) as unknown[],
     priority: row.priority,

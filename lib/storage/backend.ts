@@ -14,9 +14,24 @@
 import type { Unsubscribe } from "../core/events.ts";
 import type { DatabaseTransaction } from "../core/transaction.ts";
 import type { AttemptOutcome, TaskStatus } from "../core/types.ts";
+import type { TaskEventType } from "../core/task_events.ts";
 import type { OnDuplicate } from "../core/unique_keys.ts";
+import type {
+  ScheduleFired,
+  ScheduleFiring,
+  ScheduleRow,
+  ScheduleSaved,
+  ScheduleWrite,
+} from "./schedule_rows.ts";
 
 export type { OnDuplicate };
+export type {
+  ScheduleFired,
+  ScheduleFiring,
+  ScheduleRow,
+  ScheduleSaved,
+  ScheduleWrite,
+} from "./schedule_rows.ts";
 
 /** How {@linkcode Backend.insertTasks} writes, and what it returns. */
 export interface InsertOptions {
@@ -71,6 +86,10 @@ export interface NewTaskRow {
   maxAttempts: number;
   /** Per-attempt limit in ms, or null for none. */
   timeout: number | null;
+  /**
+   * The queue the task belongs to (schema v8); absent: `"default"`.
+   */
+  queue?: string;
   /**
    * Epoch ms of the enqueue; also the "now" against which an existing
    * holder's `uniqueFor` window is measured.
@@ -157,6 +176,12 @@ export interface ClaimRequest {
   workerId: string;
   /** Only tasks with these names are claimed. */
   names: readonly string[];
+  /**
+   * Only tasks of these queues are claimed (schema v8); absent: every
+   * queue. Paused queues are never claimed from, and limited ones only
+   * within their limits.
+   */
+  queues?: readonly string[];
   /** At most this many tasks. */
   limit: number;
   /** Only tasks whose run time is at or before this. */
@@ -249,6 +274,11 @@ export interface SettleAndClaimResult {
    * backend announces them as enqueued. Absent when none was released.
    */
   releasedRunAt?: number;
+  /**
+   * Optional, for the backend itself: whether some queue has a limit
+   * (schema v8), as the claim saw it, so that the next claims count it.
+   */
+  limitedQueues?: boolean;
 }
 
 /** A stored task, as the table holds it. */
@@ -257,6 +287,8 @@ export interface TaskRow {
   id: number;
   /** The task name. */
   name: string;
+  /** The queue it belongs to (schema v8). */
+  queue: string;
   /** The serialized argument list. */
   args: string;
   /** Where the task is in its life. */
@@ -332,6 +364,8 @@ export interface ListQuery {
   statuses?: readonly TaskStatus[];
   /** Only tasks of this name. */
   name?: string;
+  /** Only tasks of this queue. */
+  queue?: string;
   /** At most this many rows. */
   limit: number;
   /** Only tasks with a smaller id (the previous page's last id). */
@@ -387,12 +421,48 @@ export interface WorkerRow {
 }
 
 /**
+ * A change to a queue's settings ({@linkcode Backend.updateQueue}); an
+ * absent field keeps what is stored, `null` removes a limit.
+ */
+export interface QueueSettingsChange {
+  /** Whether workers claim nothing from it. */
+  paused?: boolean;
+  /** At most this many of its tasks running at once, across processes. */
+  concurrency?: number | null;
+  /** At most `limit` starts within any `intervalMs` ms, across processes. */
+  rateLimit?: { limit: number; intervalMs: number } | null;
+}
+
+/**
+ * A queue as {@linkcode Backend.listQueues} reads it: its settings (the
+ * defaults when it has no settings row) and its tasks.
+ */
+export interface QueueRow {
+  /** The queue's name. */
+  name: string;
+  /** Whether it is paused. */
+  paused: boolean;
+  /** Its global concurrency, or null. */
+  concurrency: number | null;
+  /** Its rate limit, or null. */
+  rateLimit: { limit: number; intervalMs: number } | null;
+  /** Its tasks per status (statuses with none may be absent). */
+  counts: Partial<Record<TaskStatus, number>>;
+  /** The earliest run time (epoch ms) among its due queued tasks, or null. */
+  oldestDueAt: number | null;
+  /** How many of its queued tasks are due (run time at or before now). */
+  dueUnclaimed: number;
+}
+
+/**
  * Something changed that may interest a waiting worker or waiter (how these
  * travel is described once, in `change_feed.ts`):
  * - `enqueued`: this process added tasks (or made them claimable again), the
  *   earliest runnable at `runAt` (epoch ms);
  * - `settled`: these tasks changed status in this process;
  * - `external`: another connection committed something;
+ * - `schedules`: this process created, changed or removed a schedule
+ *   (schema v10): the workers' schedulers read them again;
  * - `notice`: something a user should know about how changes are found.
  *   The one code, `PUSH_UNAVAILABLE`, says that push wake-ups (SQLite: the
  *   watch on the database's write-ahead log) cannot start, or stopped and
@@ -401,6 +471,7 @@ export interface WorkerRow {
  */
 export type BackendChange =
   | { type: "enqueued"; runAt: number }
+  | { type: "schedules" }
   | { type: "settled"; ids: readonly number[] }
   | { type: "external" }
   | { type: "notice"; code: "PUSH_UNAVAILABLE"; message: string };
@@ -422,6 +493,84 @@ export interface TransitionResult {
    * requeued (`changed` false): requeue that task instead.
    */
   blockedBy?: number;
+}
+
+/**
+ * Which tasks a bulk operation ({@linkcode Backend.cancelTasks} and the
+ * others) selects: every condition given must hold. Times in epoch ms.
+ */
+export interface TaskFilterQuery {
+  /**
+   * Only tasks in these statuses: the caller's filter already narrowed to
+   * those the operation applies to, never empty.
+   */
+  statuses: readonly TaskStatus[];
+  /** Only tasks with one of these ids (never empty). */
+  ids?: readonly number[];
+  /** Only tasks with one of these names. */
+  names?: readonly string[];
+  /** Only tasks in one of these queues. */
+  queues?: readonly string[];
+  /** Only tasks created before this. */
+  createdBefore?: number;
+  /** Only tasks that finished before this (unfinished ones never match). */
+  finishedBefore?: number;
+  /** Only tasks that finished, or if unfinished were created, before this. */
+  endedOrCreatedBefore?: number;
+}
+
+/** A task event as `sitq_events` holds it (schema v9). Unstable. */
+export interface EventRow {
+  /** The event's sequence number. */
+  id: number;
+  /** What happened. */
+  type: TaskEventType;
+  /** The task. */
+  taskId: number;
+  /** Its name. */
+  name: string;
+  /** Its queue. */
+  queue: string;
+  /** Its attempt count then. */
+  attempt: number;
+  /** Epoch ms, by the database's clock. */
+  at: number;
+  /** The serialized progress (`progress` events). */
+  progress: string | null;
+  /** The JSON StoredError (`retrying`, `failed` events). */
+  error: string | null;
+}
+
+/** What {@linkcode Backend.readEvents} returns. */
+export interface EventPage {
+  /** The events after the cursor, in the order to deliver them. */
+  events: EventRow[];
+  /** The cursor to pass next time. */
+  cursor: number;
+}
+
+/** A subscriber's row in the registry of subscribers (schema v9). Unstable. */
+export interface SubscriberRow {
+  /** Its id, unique (random). */
+  id: string;
+  /** Epoch ms when it registers. */
+  startedAt: number;
+  /** Epoch ms after which its row counts as dead unless refreshed. */
+  expiresAt: number;
+}
+
+/** What {@linkcode Backend.heartbeatSubscriber} writes. Unstable. */
+export interface SubscriberBeat {
+  /** The subscriber's id. */
+  id: string;
+  /** How far it has read (from {@linkcode Backend.readEvents}). */
+  cursor: number;
+  /** Epoch ms now. */
+  now: number;
+  /** Its new expiry, epoch ms. */
+  expiresAt: number;
+  /** Events older than this (epoch ms) are deleted, read or not. */
+  retainAfter: number;
 }
 
 /**
@@ -528,7 +677,8 @@ export interface Backend {
   /**
    * Sets the heartbeat of worker `workerId` to `now` (epoch ms). Returns
    * false when it has no row (removed meanwhile): the caller registers
-   * again. Unstable.
+   * again. Also deletes the rows of event subscribers dead at `now`.
+   * Unstable.
    */
   heartbeatWorker(workerId: string, now: number): Promise<boolean>;
   /** Deletes worker `workerId` from the registry; no row is no error. Unstable. */
@@ -539,6 +689,39 @@ export interface Backend {
    * processes and are left out. Unstable.
    */
   listWorkers(now: number, staleAfter: number): Promise<WorkerRow[]>;
+  /**
+   * Creates schedule `schedule.name`, or updates it when its definition or
+   * (given) paused state differs (a new revision; a new definition or a
+   * resume takes `schedule.next_run_at`); a call with what is stored
+   * changes nothing. Announces a change (`schedules`). Unstable (schema
+   * v10), like the rest of this interface.
+   */
+  saveSchedule(schedule: ScheduleWrite): Promise<ScheduleSaved>;
+  /** Every schedule, ordered by name. Unstable. */
+  listSchedules(): Promise<ScheduleRow[]>;
+  /** Schedule `name`, or undefined. Unstable. */
+  getSchedule(name: string): Promise<ScheduleRow | undefined>;
+  /**
+   * Pauses (next slot null) or resumes (next slot `nextRunAt`) schedule
+   * `name`, a new revision when its state changes; returns the row after,
+   * or undefined when there is none. Unstable.
+   */
+  pauseSchedule(
+    name: string,
+    paused: boolean,
+    nextRunAt: number | null,
+    now: number,
+  ): Promise<ScheduleRow | undefined>;
+  /** Deletes schedule `name`; false when there was none. Unstable. */
+  removeSchedule(name: string): Promise<boolean>;
+  /**
+   * In one transaction: advances schedule `firing.name` from
+   * `firing.expectedNextRunAt` to `firing.nextRunAt` where its revision is
+   * still `firing.revision` and it is not paused (compare-and-set), and if
+   * it did, inserts `firing.tasks` (each with its slot's unique key).
+   * Returns undefined when the schedule had moved on. Unstable.
+   */
+  fireSchedule(firing: ScheduleFiring): Promise<ScheduleFired | undefined>;
   /**
    * Cancels a waiting or queued task, and with it (in the same
    * transaction) the tasks that depend on it, transitively, unless they
@@ -553,8 +736,64 @@ export interface Backend {
    * cancelled come back too, as `waiting`, transitively.
    */
   requeue(id: number, now: number): Promise<TransitionResult>;
+  /**
+   * Creates or changes queue `name`'s settings row (schema v8) at `now`
+   * (epoch ms), and tells waiting workers, here and in other processes.
+   * Unstable, like the rest of this interface.
+   */
+  updateQueue(
+    name: string,
+    change: QueueSettingsChange,
+    now: number,
+  ): Promise<void>;
+  /**
+   * Every queue that has tasks or a settings row, ordered by name (only
+   * queue `name` when given); `now` decides which queued tasks are due.
+   * Unstable.
+   */
+  listQueues(now: number, name?: string): Promise<QueueRow[]>;
   /** Deletes tasks in `statuses` that finished before `before`; returns how many. */
   prune(statuses: readonly TaskStatus[], before: number): Promise<number>;
+  /**
+   * Cancels the waiting, queued or running tasks `filter` selects, in one
+   * transaction, with their dependents as {@linkcode Backend.cancel} does;
+   * returns how many it cancelled (dependents not counted).
+   */
+  cancelTasks(filter: TaskFilterQuery, now: number): Promise<number>;
+  /**
+   * Requeues the failed or cancelled tasks `filter` selects, in one
+   * transaction, each as {@linkcode Backend.requeue} does; those it would
+   * refuse (key held, a parent failed) are skipped. Returns how many it
+   * requeued.
+   */
+  requeueTasks(filter: TaskFilterQuery, now: number): Promise<number>;
+  /**
+   * Deletes the finished tasks `filter` selects (its statuses are final
+   * ones), with their history, in one transaction; returns how many.
+   */
+  deleteTasks(filter: TaskFilterQuery): Promise<number>;
+  /**
+   * The tasks among `ids` whose status is `cancelled`: a worker asks after
+   * a change whether a task it runs was cancelled. Unstable.
+   */
+  cancelledAmong(ids: readonly number[]): Promise<number[]>;
+  /**
+   * Registers an event subscriber: from its commit on, every task change
+   * writes an event (schema v9). Returns its starting cursor. Unstable.
+   */
+  registerSubscriber(row: SubscriberRow): Promise<number>;
+  /**
+   * Refreshes a subscriber's row and deletes dead rows and old events;
+   * false when its row is gone (the caller registers again). Unstable.
+   */
+  heartbeatSubscriber(beat: SubscriberBeat): Promise<boolean>;
+  /**
+   * Deletes a subscriber's row (no row is no error), and the rows of
+   * subscribers dead at `now` (epoch ms). Unstable.
+   */
+  removeSubscriber(id: string, now: number): Promise<void>;
+  /** The events after `cursor`, at most about `limit`. Unstable. */
+  readEvents(cursor: number, limit: number): Promise<EventPage>;
   /**
    * Calls `listener` on every {@linkcode BackendChange} until unsubscribed.
    * Errors a listener throws are ignored.

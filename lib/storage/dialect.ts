@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { EventTriggerSwitch } from "./events_schema.ts";
 import type {
   Kysely,
   KyselyPlugin,
@@ -97,6 +98,22 @@ export interface SqlDialect {
    * @default {"serialized-writer"} ({@linkcode DEFAULT_CLAIM_LOCKING})
    */
   readonly claimLocking?: ClaimLocking;
+  /**
+   * Event order (schema v9, `events_schema.ts`): `"id"` where event ids are
+   * handed out in commit order (one writer at a time: SQLite),
+   * `"transaction"` where they are not and readers go by the transaction
+   * horizon (PostgreSQL).
+   *
+   * @default {"id"}
+   */
+  readonly eventOrder?: "id" | "transaction";
+  /**
+   * How the event triggers (schema v9) are switched on with the first
+   * subscriber and off with the last (`events_schema.ts`).
+   *
+   * @default {SQLite's: created and dropped}
+   */
+  readonly eventTriggers?: EventTriggerSwitch;
   /**
    * Push wake-ups: starts a watch that reports writes to the database by any
    * connection, a hint to probe {@linkcode SqlDialect.hasExternalChanges}

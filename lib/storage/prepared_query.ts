@@ -163,8 +163,10 @@ export class PreparedRows<Row extends object, Result = unknown> {
     const parameters = new Array<unknown>(slots.length);
     for (let index = 0; index < slots.length; index++) {
       const slot = slots[index]!;
+      // An optional field left out (a row's `queue`) binds as NULL: some
+      // drivers refuse undefined.
       parameters[index] = "key" in slot
-        ? rows[slot.key.row]![slot.key.column]
+        ? rows[slot.key.row]![slot.key.column] ?? null
         : slot.value;
     }
     return withParameters(compiled, parameters);

@@ -7,15 +7,19 @@
 import { type Generated, type RawBuilder, sql } from "kysely";
 import type { TaskStatus } from "../core/types.ts";
 import type { AttemptRow, TaskRow } from "./backend.ts";
+import type { QueuesTable, QueueStartsTable } from "./queues_schema.ts";
+import type { EventsTable, SubscribersTable } from "./events_schema.ts";
 import type { WorkersTable } from "./workers_schema.ts";
+import type { SchedulesTable } from "./schedules_schema.ts";
 
 /**
  * `sitq_tasks`: one row per enqueued task. The columns are those of
  * {@linkcode TaskRow}; the database generates `id` and defaults `attempts`.
  */
 export interface TasksTable
-  extends Omit<TaskRow, "id" | "attempts" | "pending_parents"> {
+  extends Omit<TaskRow, "id" | "attempts" | "pending_parents" | "queue"> {
   id: Generated<number>;
+  queue: Generated<string>;
   attempts: Generated<number>;
   pending_parents: Generated<number>;
 }
@@ -54,6 +58,11 @@ export interface SitqSchema {
   sitq_meta: MetaTable;
   sitq_dependencies: DependenciesTable;
   sitq_workers: WorkersTable;
+  sitq_schedules: SchedulesTable;
+  sitq_queues: QueuesTable;
+  sitq_queue_starts: QueueStartsTable;
+  sitq_subscribers: SubscribersTable;
+  sitq_events: EventsTable;
 }
 
 /**

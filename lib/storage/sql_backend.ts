@@ -2,15 +2,20 @@
  * The SQL implementation of {@linkcode Backend}, written once with Kysely
  * for every database: each method maps to its statements in `queries/`,
  * one module per operation, run through the open database
- * (`sql_session.ts`: opening, reads, writes and what subscribers hear);
- * the user's transactions are `user_transactions.ts`. What differs between
- * databases comes from the {@linkcode SqlDialect}.
+ * (`sql_session.ts`: opening, reads, writes and what subscribers hear).
+ * The methods are grouped by concern into helper objects this class
+ * composes and delegates to: inserts (`task_writes.ts`), the worker step,
+ * leases and worker registry (`worker_writes.ts`), single-task changes
+ * (`task_edits.ts`), bulk operations and event subscribers
+ * (`task_control.ts`), schedules (`schedule_store.ts`) and the user's
+ * transactions (`user_transactions.ts`); they share the compiled
+ * statements (`sql_statements.ts`). What differs between databases comes
+ * from the {@linkcode SqlDialect}.
  *
  * @module
  */
-import type { Kysely, Transaction } from "kysely";
+import type { Transaction } from "kysely";
 import type { Unsubscribe } from "../core/events.ts";
-import { isFinalStatus } from "../core/statuses.ts";
 import type { TaskStatus } from "../core/types.ts";
 import type {
   AttemptRow,
@@ -18,6 +23,7 @@ import type {
   BackendChange,
   ClaimRequest,
   DueExceptQuery,
+  EventPage,
   FencingToken,
   GraphInsertOptions,
   InsertOptions,
@@ -28,15 +34,18 @@ import type {
   NewGraphTask,
   NewTaskRow,
   ParentRow,
+  QueueRow,
+  QueueSettingsChange,
   SettleAndClaimResult,
   Settlement,
+  SubscriberBeat,
+  SubscriberRow,
+  TaskFilterQuery,
   TaskRow,
   TransitionResult,
   WorkerRow,
 } from "./backend.ts";
-import { DEFAULT_CLAIM_LOCKING, type SqlDialect } from "./dialect.ts";
-import { InsertGraph } from "./queries/insert_graph.ts";
-import { InsertRows } from "./queries/insert_rows.ts";
+import type { SqlDialect } from "./dialect.ts";
 import {
   countByName,
   countByStatus,
@@ -45,32 +54,17 @@ import {
   selectAttempts,
   selectTask,
 } from "./queries/inspect_tasks.ts";
-import { cancelTask, pruneTasks } from "./queries/manage_tasks.ts";
-import {
-  anyExpiredLease,
-  recoverExpiredLeases,
-} from "./queries/recover_leases.ts";
-import { renewLeases } from "./queries/renew_leases.ts";
-import {
-  isKeyConflict,
-  otherKeyHolder,
-  requeueKeyed,
-} from "./queries/requeue_keyed.ts";
-import { saveProgress } from "./queries/save_progress.ts";
-import { Dependents } from "./queries/release_dependents.ts";
-import { SettleAndClaim } from "./queries/settle_and_claim.ts";
-import * as workers from "./queries/workers.ts";
-import type { SitqSchema } from "./schema.ts";
-import { SqlSession } from "./sql_session.ts";
-import { UserTransactions } from "./user_transactions.ts";
+import * as queues from "./queries/queues.ts";
+import type {
+  ScheduleFired,
+  ScheduleFiring,
+  ScheduleRow,
+  ScheduleSaved,
+  ScheduleWrite,
+} from "./schedule_rows.ts";
+import { type SqlHelpers, sqlHelpers } from "./sql_helpers.ts";
+import type { SqlSession } from "./sql_session.ts";
 import { runProgram } from "./write_program.ts";
-import {
-  afterCancel,
-  afterRequeue,
-  requeueBlockedBy,
-  type SettledWithDependents,
-  settleThenRelease,
-} from "./workflow_writes.ts";
 
 /**
  * Options every SQL backend takes. Each public backend's options type
@@ -98,16 +92,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
   /** A label for logs and error messages. */
   readonly description: string;
 
+  /** The helper objects, one per concern (`sql_helpers.ts`). */
+  readonly #h: SqlHelpers;
   readonly #session: SqlSession;
-  readonly #dialect: SqlDialect;
-  readonly #transactions: UserTransactions;
-  // The hot statements, compiled on first use against the open database
-  // (one instance for the backend's life: a failed open is retried on a
-  // new one, but nothing is compiled before an open succeeds).
-  #insert: InsertRows | undefined;
-  #settleAndClaim: SettleAndClaim | undefined;
-  #dependents: Dependents | undefined;
-  #graph: InsertGraph | undefined;
 
   /**
    * Creates a backend on a dialect; subclasses call this.
@@ -116,35 +103,9 @@ export class SqlBackend implements Backend, AsyncDisposable {
    * @param options Options shared by SQL backends.
    */
   constructor(dialect: SqlDialect, options: SqlBackendOptions = {}) {
-    this.#dialect = dialect;
     this.description = dialect.description;
-    this.#session = new SqlSession(dialect, options.changePollInterval);
-    this.#transactions = new UserTransactions(
-      this.#session,
-      dialect,
-      (db) => this.#insertFor(db),
-      (db) => this.#graphFor(db),
-    );
-  }
-
-  #insertFor(db: Kysely<SitqSchema>): InsertRows {
-    return this.#insert ??= new InsertRows(db);
-  }
-
-  #locking() {
-    return this.#dialect.claimLocking ?? DEFAULT_CLAIM_LOCKING;
-  }
-
-  #dependentsFor(db: Kysely<SitqSchema>): Dependents {
-    return this.#dependents ??= new Dependents(db, this.#locking());
-  }
-
-  #graphFor(db: Kysely<SitqSchema>): InsertGraph {
-    return this.#graph ??= new InsertGraph(
-      db,
-      this.#locking(),
-      this.#dependentsFor(db),
-    );
+    this.#h = sqlHelpers(dialect, options.changePollInterval);
+    this.#session = this.#h.session;
   }
 
   /**
@@ -172,61 +133,28 @@ export class SqlBackend implements Backend, AsyncDisposable {
     tasks: readonly NewTaskRow[],
     options: InsertOptions & { outcomes: true },
   ): Promise<InsertOutcome[]>;
-  async insertTasks(
+  insertTasks(
     tasks: readonly NewTaskRow[],
     options: InsertOptions = {},
   ): Promise<number[] | InsertOutcome[]> {
-    if (tasks.length === 0) return [];
-    const outcomes = options.outcomes === true;
-    if (options.transaction !== undefined) {
-      return await this.#transactions.insertIn(
-        options.transaction,
-        tasks,
-        outcomes,
-      );
-    }
-    let runAt = Infinity;
-    for (const task of tasks) runAt = Math.min(runAt, task.runAt);
-    const changes = (): BackendChange[] => [{ type: "enqueued", runAt }];
-    return outcomes
-      ? await this.#session.write(
-        (db) => this.#insertFor(db).outcomes(tasks),
-        { changes },
-      )
-      : await this.#session.write(
-        (db) => this.#insertFor(db).ids(tasks),
-        { changes },
-      );
+    return this.#h.writes.insertTasks(tasks, options);
   }
 
   /**
    * Inserts a graph of tasks and their dependencies in one transaction (or
    * the caller's); returns the ids in order. See `Backend.insertGraph`.
    */
-  async insertGraph(
+  insertGraph(
     tasks: readonly NewGraphTask[],
     options: GraphInsertOptions = {},
   ): Promise<number[]> {
-    if (tasks.length === 0) return [];
-    if (options.transaction !== undefined) {
-      return await this.#transactions.graphIn(options.transaction, tasks);
-    }
-    const inserted = await this.#session.write(
-      (db) => this.#graphFor(db).run(tasks),
-      {
-        changes: ({ queuedRunAt }) =>
-          queuedRunAt === undefined
-            ? []
-            : [{ type: "enqueued", runAt: queuedRunAt }],
-      },
-    );
-    return inserted.ids;
+    return this.#h.writes.insertGraph(tasks, options);
   }
 
   /** The parents of task `id` with their results, in the order given. */
   getParents(id: number): Promise<ParentRow[]> {
     return this.#session.read((db) =>
-      runProgram(this.#dependentsFor(db).parents(id), db)
+      runProgram(this.#h.statements.dependentsFor(db).parents(id), db)
     );
   }
 
@@ -273,7 +201,7 @@ export class SqlBackend implements Backend, AsyncDisposable {
   transaction<T, DB = Record<string, Record<string, unknown>>>(
     fn: (trx: Transaction<DB>) => Promise<T>,
   ): Promise<T> {
-    return this.#transactions.run(fn);
+    return this.#h.transactions.run(fn);
   }
 
   /**
@@ -281,101 +209,29 @@ export class SqlBackend implements Backend, AsyncDisposable {
    * tasks that waited for those that ended are released or cancelled in
    * it too (`workflow_writes.ts`).
    */
-  async settleAndClaim(
+  settleAndClaim(
     settlements: readonly Settlement[],
     claim: ClaimRequest | undefined,
   ): Promise<SettleAndClaimResult> {
-    const alone = this.#dialect.settleAndClaimAlone;
-    if (alone !== undefined) {
-      // The dialect's one-round-trip form; undefined: nothing written, the
-      // transaction below must do it (dependents to release).
-      const done = await this.#session.read(() =>
-        alone.call(this.#dialect, settlements, claim)
-      );
-      if (done !== undefined) {
-        if (settlements.length > 0) {
-          this.#session.emit({
-            type: "settled",
-            ids: settlements.map((settlement) => settlement.id),
-          });
-        }
-        return done;
-      }
-    }
-    const { result } = await this.#session.write(
-      (db) =>
-        settleThenRelease(
-          (this.#settleAndClaim ??= new SettleAndClaim(db, this.#locking()))
-            .run(settlements, claim),
-          settlements,
-          this.#dependentsFor(db),
-        ),
-      {
-        durable: settlements.length > 0,
-        changes: (written: SettledWithDependents) =>
-          settlements.length === 0 ? [] : [
-            {
-              type: "settled",
-              ids: [
-                ...settlements.map((settlement) => settlement.id),
-                ...written.cancelled,
-              ],
-            },
-            ...(written.result.releasedRunAt === undefined ? [] : [{
-              type: "enqueued" as const,
-              runAt: written.result.releasedRunAt,
-            }]),
-          ],
-      },
-    );
-    return result;
+    return this.#h.workers.settleAndClaim(settlements, claim);
   }
 
   /** Extends the leases `tokens` still fence; returns the ids renewed. */
-  async renewLeases(
+  renewLeases(
     tokens: readonly FencingToken[],
     leaseExpiresAt: number,
   ): Promise<Set<number>> {
-    if (tokens.length === 0) return new Set();
-    return await this.#session.writeWith(
-      (trx) => renewLeases(trx, tokens, leaseExpiresAt),
-      { durable: false },
-    );
+    return this.#h.workers.renewLeases(tokens, leaseExpiresAt);
   }
 
   /** Requeues (or fails) tasks whose lease expired, recording lost attempts. */
-  async recoverExpiredLeases(now: number, error: string): Promise<number[]> {
-    // Nearly every call finds nothing: a read says so without a write
-    // transaction. A lease expiring just after it is found by the next call.
-    if (!(await this.#session.read((db) => anyExpiredLease(db, now)))) {
-      return [];
-    }
-    return await this.#session.writeWith(
-      async (trx, db) => {
-        const recovered = await recoverExpiredLeases(trx, now, error);
-        // Those that failed for good end their dependents' wait.
-        await runProgram(
-          this.#dependentsFor(db).afterEnded(recovered, now),
-          trx,
-        );
-        return recovered;
-      },
-      {
-        changes: (recovered) =>
-          recovered.length === 0 ? [] : [
-            { type: "settled", ids: recovered },
-            { type: "enqueued", runAt: now },
-          ],
-      },
-    );
+  recoverExpiredLeases(now: number, error: string): Promise<number[]> {
+    return this.#h.workers.recoverExpiredLeases(now, error);
   }
 
   /** Stores progress while `token` still fences the running attempt. */
-  async saveProgress(token: FencingToken, progress: string): Promise<boolean> {
-    return await this.#session.writeWith(
-      (trx) => saveProgress(trx, token, progress),
-      { durable: false },
-    );
+  saveProgress(token: FencingToken, progress: string): Promise<boolean> {
+    return this.#h.workers.saveProgress(token, progress);
   }
 
   /** Reads one task. */
@@ -411,112 +267,133 @@ export class SqlBackend implements Backend, AsyncDisposable {
   }
 
   /** Writes a worker's row in the registry of running workers. */
-  async registerWorker(worker: WorkerRow): Promise<void> {
-    await this.#session.writeWith(
-      (trx) => workers.registerWorker(trx, worker),
-      { durable: false },
-    );
+  registerWorker(worker: WorkerRow): Promise<void> {
+    return this.#h.workers.registerWorker(worker);
   }
 
   /** Refreshes a worker's heartbeat; false when it has no row. */
   heartbeatWorker(workerId: string, now: number): Promise<boolean> {
-    return this.#session.writeWith(
-      (trx) => workers.heartbeatWorker(trx, workerId, now),
-      { durable: false },
-    );
+    return this.#h.workers.heartbeatWorker(workerId, now);
   }
 
   /** Deletes a worker's row from the registry. */
-  async removeWorker(workerId: string): Promise<void> {
-    await this.#session.writeWith(
-      (trx) => workers.removeWorker(trx, workerId),
-      { durable: false },
-    );
+  removeWorker(workerId: string): Promise<void> {
+    return this.#h.workers.removeWorker(workerId);
   }
 
   /** The registered workers whose heartbeat is not older than `staleAfter` ms. */
   listWorkers(now: number, staleAfter: number): Promise<WorkerRow[]> {
-    return this.#session.read((db) => workers.listWorkers(db, now, staleAfter));
+    return this.#h.workers.listWorkers(now, staleAfter);
   }
 
-  /** Cancels a waiting or queued task, and its dependents with it. */
-  async cancel(id: number, now: number): Promise<TransitionResult> {
-    const { result } = await this.#session.writeWith(
-      (trx, db) =>
-        afterCancel(cancelTask(trx, id, now), trx, this.#dependentsFor(db), {
-          id,
-          now,
-        }),
-      {
-        changes: ({ result, cancelled, released }) =>
-          result.changed
-            ? [
-              { type: "settled", ids: [id, ...cancelled] },
-              ...(released > 0
-                ? [{ type: "enqueued" as const, runAt: now }]
-                : []),
-            ]
-            : [],
-      },
-    );
-    return result;
+  /** Creates or updates a schedule (schema v10); see `Backend.saveSchedule`. */
+  saveSchedule(schedule: ScheduleWrite): Promise<ScheduleSaved> {
+    return this.#h.schedules.save(schedule);
+  }
+
+  /** Every schedule, by name. */
+  listSchedules(): Promise<ScheduleRow[]> {
+    return this.#h.schedules.list();
+  }
+
+  /** One schedule, or undefined. */
+  getSchedule(name: string): Promise<ScheduleRow | undefined> {
+    return this.#h.schedules.get(name);
+  }
+
+  /** Pauses or resumes a schedule; see `Backend.pauseSchedule`. */
+  pauseSchedule(
+    name: string,
+    paused: boolean,
+    nextRunAt: number | null,
+    now: number,
+  ): Promise<ScheduleRow | undefined> {
+    return this.#h.schedules.pause(name, paused, nextRunAt, now);
+  }
+
+  /** Deletes a schedule; false when there was none. */
+  removeSchedule(name: string): Promise<boolean> {
+    return this.#h.schedules.remove(name);
+  }
+
+  /** Fires a schedule's due slots; see `Backend.fireSchedule`. */
+  fireSchedule(firing: ScheduleFiring): Promise<ScheduleFired | undefined> {
+    return this.#h.schedules.fire(firing);
+  }
+
+  /** Cancels a waiting, queued or running task, and its dependents with it. */
+  cancel(id: number, now: number): Promise<TransitionResult> {
+    return this.#h.edits.cancel(id, now);
   }
 
   /** Puts a failed or cancelled task back in the queue. */
-  async requeue(id: number, now: number): Promise<TransitionResult> {
-    try {
-      return await this.#session.writeWith(
-        async (trx, db) => {
-          const blockedBy = await requeueBlockedBy(trx, id);
-          if (blockedBy !== undefined) {
-            return {
-              changed: false,
-              row: await selectTask(trx, id),
-              blockedBy,
-            };
-          }
-          const result = await requeueKeyed(
-            trx,
-            this.#insertFor(db).holders,
-            id,
-            now,
-          );
-          return result.changed
-            ? await afterRequeue(trx, this.#dependentsFor(db), id)
-            : result;
-        },
-        {
-          changes: (result) =>
-            result.changed ? [{ type: "enqueued", runAt: now }] : [],
-        },
-      );
-    } catch (error) {
-      // PostgreSQL: another transaction took the task's key between the
-      // check and the update, and the index refused a second holder.
-      if (!isKeyConflict(error)) throw error;
-      return await this.#session.read(async (db) => {
-        const heldBy = await otherKeyHolder(
-          db,
-          this.#insertFor(db).holders,
-          id,
-        );
-        if (heldBy === undefined) throw error;
-        return { changed: false, row: await selectTask(db, id), heldBy };
-      });
-    }
+  requeue(id: number, now: number): Promise<TransitionResult> {
+    return this.#h.edits.requeue(id, now);
   }
 
   /** Deletes finished tasks and their history. */
-  async prune(
-    statuses: readonly TaskStatus[],
-    before: number,
-  ): Promise<number> {
-    const final = statuses.filter(isFinalStatus);
-    // Only final statuses are pruned: with none, there is nothing to write.
-    if (final.length === 0) return 0;
-    return await this.#session.writeWith((trx) =>
-      pruneTasks(trx, final, before)
+  prune(statuses: readonly TaskStatus[], before: number): Promise<number> {
+    return this.#h.edits.prune(statuses, before);
+  }
+
+  /** Cancels the waiting, queued or running tasks `filter` selects. */
+  cancelTasks(filter: TaskFilterQuery, now: number): Promise<number> {
+    return this.#h.control.cancelTasks(filter, now);
+  }
+
+  /** Requeues the failed or cancelled tasks `filter` selects. */
+  requeueTasks(filter: TaskFilterQuery, now: number): Promise<number> {
+    return this.#h.control.requeueTasks(filter, now);
+  }
+
+  /** Deletes the finished tasks `filter` selects. */
+  deleteTasks(filter: TaskFilterQuery): Promise<number> {
+    return this.#h.control.deleteTasks(filter);
+  }
+
+  /** The tasks among `ids` that are cancelled. */
+  cancelledAmong(ids: readonly number[]): Promise<number[]> {
+    return this.#h.control.cancelledAmong(ids);
+  }
+
+  /** Registers an event subscriber; returns its starting cursor. */
+  registerSubscriber(row: SubscriberRow): Promise<number> {
+    return this.#h.control.registerSubscriber(row);
+  }
+
+  /** Refreshes an event subscriber's row; false when it is gone. */
+  heartbeatSubscriber(beat: SubscriberBeat): Promise<boolean> {
+    return this.#h.control.heartbeatSubscriber(beat);
+  }
+
+  /** Deletes an event subscriber's row. */
+  removeSubscriber(id: string, now: number): Promise<void> {
+    return this.#h.control.removeSubscriber(id, now);
+  }
+
+  /** The task events after `cursor`. */
+  readEvents(cursor: number, limit: number): Promise<EventPage> {
+    return this.#h.control.readEvents(cursor, limit);
+  }
+
+  /** Creates or changes a queue's settings row; see `Backend.updateQueue`. */
+  async updateQueue(
+    name: string,
+    change: QueueSettingsChange,
+    now: number,
+  ): Promise<void> {
+    await this.#session.writeWith(
+      (trx) => queues.updateQueue(trx, name, change, now),
+      // Announced as work: a resumed or loosened queue may have due tasks,
+      // and other processes' claims must look at the settings again.
+      { changes: () => [{ type: "enqueued", runAt: now }] },
     );
+    this.#h.statements.limits.reset();
+  }
+
+  /** Every queue with tasks or settings; see `Backend.listQueues`. */
+  listQueues(now: number, name?: string): Promise<QueueRow[]> {
+    return this.#session.read((db) => queues.listQueues(db, now, name));
   }
 
   /** Subscribes to changes; see {@linkcode BackendChange}. */

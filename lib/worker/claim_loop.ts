@@ -66,6 +66,8 @@ export interface ClaimLoopOptions extends Omit<WakeUpsOptions, "wake"> {
   workerId: string;
   /** Slots: the most attempts held at once. */
   concurrency: number;
+  /** The queues it claims from; undefined: every queue. */
+  queues?: readonly string[];
   /** Ms a claim's lease lasts. */
   leaseDuration: number;
   /** Claims allowed per start; Infinity for no limit. */
@@ -82,6 +84,8 @@ export interface ClaimLoopOptions extends Omit<WakeUpsOptions, "wake"> {
   leases: LeaseKeeper;
   /** Warns of due work nobody here handles. */
   unhandled: UnhandledWork;
+  /** Fires the recurring schedules while the loop runs, if the worker does. */
+  scheduler?: { start(): void; stop(): Promise<void> };
   /** Opens the backend. */
   open(): Promise<void>;
   /** What ends with the loop and `processOne()` (the thread pool's threads). */
@@ -196,6 +200,7 @@ export class ClaimLoop implements StopTarget {
     this.#budget = maxTasks;
     this.#stopReason = undefined;
     this.#options.unhandled.start(executor.names);
+    this.#options.scheduler?.start();
     this.#startedAt = performance.now();
     this.#done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#wakeUps.start();
@@ -279,6 +284,7 @@ export class ClaimLoop implements StopTarget {
       this.#wakeUps.stop();
       this.#stopHeartbeat?.();
       await this.#options.unhandled.stop();
+      await this.#options.scheduler?.stop();
       // Still stopping (a start() now is refused) until the threads exit.
       await this.#options.release();
       this.#mode = "stopped";
@@ -375,13 +381,17 @@ export class ClaimLoop implements StopTarget {
   }
 
   #claimRequest(limit: number): ClaimRequest {
-    return {
+    const request: ClaimRequest = {
       workerId: this.#options.workerId,
       names: this.#options.executor.names,
       limit,
       now: this.#options.clock.now(),
       leaseDuration: this.#options.leaseDuration,
     };
+    if (this.#options.queues !== undefined) {
+      request.queues = this.#options.queues;
+    }
+    return request;
   }
 
   #isIdle(): boolean {

@@ -29,6 +29,7 @@ import { SuperJsonSerializer } from "../core/serializer.ts";
 import { systemClock } from "../core/types.ts";
 import type { Backend } from "../storage/backend.ts";
 import { ClaimLoop } from "./claim_loop.ts";
+import { CancelWatch } from "./cancel_watch.ts";
 import { Completer } from "./completer.ts";
 import { Executor } from "./executor.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
@@ -37,6 +38,7 @@ import { resolveThreadOptions } from "./threads/options.ts";
 import { ThreadRunner } from "./threads/thread_runner.ts";
 import type { WorkerEvents, WorkerOptions } from "./types.ts";
 import { UnhandledWork } from "./unhandled_work.ts";
+import { Scheduler } from "./scheduler.ts";
 import { DEFAULT_LEASE_DURATION } from "./worker_checks.ts";
 
 /** The parts the `Worker` talks to. */
@@ -120,6 +122,13 @@ export function buildEngine(
       backend.settleAndClaim(settlements, claim),
     forget: (attempt) => executor.forget(attempt),
   });
+  // Running tasks cancelled from any process (cancel_watch.ts).
+  const cancels = new CancelWatch({
+    workerId,
+    executor,
+    logger,
+    cancelledAmong: (ids) => backend.cancelledAmong(ids),
+  });
   const leases = new LeaseKeeper({
     workerId,
     leaseDuration,
@@ -132,10 +141,15 @@ export function buildEngine(
     renewLeases: (tokens, until) => backend.renewLeases(tokens, until),
     recoverExpiredLeases: (now, error) =>
       backend.recoverExpiredLeases(now, error),
+    cancels,
   });
   const loop = new ClaimLoop({
     workerId,
     concurrency,
+    // A copy: the claim compiles its SQL per list (queues: schema v8).
+    ...(options.queues === undefined
+      ? {}
+      : { queues: Object.freeze([...new Set(options.queues)]) }),
     pollInterval,
     leaseDuration,
     maxTasks: options.maxTasks ?? Infinity,
@@ -145,6 +159,9 @@ export function buildEngine(
     executor,
     completer,
     leases,
+    scheduler: options.schedules === false
+      ? undefined
+      : new Scheduler(backend, { workerId, logger, clock, pollInterval }),
     unhandled: new UnhandledWork(backend, {
       workerId,
       logger,
@@ -154,7 +171,15 @@ export function buildEngine(
     }),
     open: () => backend.open(),
     release: () => threads.release(),
-    subscribe: (listener) => backend.subscribe(listener),
+    // The cancel watch hears the same changes, for as long as the loop.
+    subscribe: (listener) => {
+      const unsubscribe = backend.subscribe(listener);
+      const unwatch = backend.subscribe(cancels.onChange);
+      return () => {
+        unsubscribe();
+        unwatch();
+      };
+    },
     // The backend's notice that it can only poll for other processes' work
     // (see `BackendChange`): worth one warning per worker, not one per start.
     onNotice: (change) => {

@@ -35,10 +35,15 @@ import type {
   ParentRow,
   Settlement,
 } from "../storage/backend.ts";
-import { parentAccess } from "./parent_results.ts";
+import { AttemptContext, type ContextShared } from "./task_context.ts";
 import type { ThreadRunner } from "./threads/thread_runner.ts";
 import type { AnyTask } from "./types.ts";
 import { checkWorkerTasks } from "./worker_checks.ts";
+import {
+  attemptDecided,
+  attemptStarted,
+  runAttempt,
+} from "../ops/instrument.ts";
 
 /** One claimed attempt, from its claim until its outcome is written. */
 export interface Attempt {
@@ -60,6 +65,39 @@ export interface Attempt {
   readonly finished: Promise<void>;
   /** Resolves `finished`. */
   readonly resolveFinished: () => void;
+}
+
+/**
+ * An {@linkcode Attempt}, its `finished` promise made only when someone
+ * awaits it (`processOne()`): the loop learns of outcomes through
+ * `onDecided`, so a promise per attempt would be made for nobody.
+ */
+class HeldAttempt implements Attempt {
+  readonly controller: LazyAbortController = new LazyAbortController();
+  done = false;
+  timeoutTimer?: ReturnType<typeof setTimeout>;
+  #finished: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
+
+  constructor(
+    readonly claimed: ClaimedTask,
+    readonly task: AnyTask | undefined,
+    readonly startedAt: number,
+    readonly startedMono: number,
+  ) {}
+
+  get finished(): Promise<void> {
+    if (this.#finished === undefined) {
+      this.#finished = this.done
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#resolve = resolve);
+    }
+    return this.#finished;
+  }
+
+  resolveFinished(): void {
+    this.#resolve?.();
+  }
 }
 
 /** What a {@linkcode Settlement} adds to an outcome: its token and times. */
@@ -114,6 +152,8 @@ export class Executor {
   /** Held attempts by task id: running, or decided and not yet written. */
   readonly held: Map<number, Attempt> = new Map();
   readonly #options: ExecutorOptions;
+  /** What every attempt's context shares. */
+  readonly #shared: ContextShared;
   /** The tasks read from the list at the last `bind()`, by name. */
   #tasks = new Map<string, AnyTask>();
   #names: readonly string[] = [];
@@ -121,6 +161,12 @@ export class Executor {
   /** @param options The worker's parts this one calls. */
   constructor(options: ExecutorOptions) {
     this.#options = options;
+    this.#shared = {
+      workerId: options.workerId,
+      serializer: options.serializer,
+      saveProgress: options.saveProgress,
+      readParents: options.readParents,
+    };
   }
 
   /** The task names bound at the last {@linkcode Executor.bind}, in order. */
@@ -164,20 +210,15 @@ export class Executor {
    * the attempt (its `finished` settles once its outcome is decided).
    */
   start(claimed: ClaimedTask): Attempt {
-    let resolveFinished: () => void = () => {};
-    const finished = new Promise<void>((resolve) => resolveFinished = resolve);
     const task = this.#tasks.get(claimed.name);
-    const attempt: Attempt = {
+    const attempt = new HeldAttempt(
       claimed,
       task,
-      controller: new LazyAbortController(),
-      startedAt: this.#options.clock.now(),
-      startedMono: performance.now(),
-      done: false,
-      finished,
-      resolveFinished,
-    };
+      this.#options.clock.now(),
+      performance.now(),
+    );
     this.held.set(claimed.id, attempt);
+    attemptStarted(attempt);
     if (task === undefined) {
       // Claims filter by name, so this only happens if the table was edited.
       this.#fail(
@@ -216,19 +257,33 @@ export class Executor {
       return attempt;
     }
     this.#armTimeout(attempt);
-    const context = this.#context(attempt);
+    const context = new AttemptContext(attempt, this.#shared);
     const handler = task.handler as (
       this: TaskContext,
       ...args: unknown[]
     ) => unknown;
     const list = args as unknown[];
-    // Start in a microtask so a synchronous throw is a rejection like any other.
-    Promise.resolve()
-      .then(() => handler.apply(context, list))
-      .then(
-        (value) => this.#succeed(attempt, value),
-        (error) => this.#fail(attempt, error),
-      );
+    // Start in a microtask, never within start(), and treat a synchronous
+    // throw as a rejection. A plain value is taken in that same microtask,
+    // a promise when it settles: one hop for a synchronous handler, where
+    // chaining promises took two more.
+    queueMicrotask(() => {
+      let value: unknown;
+      try {
+        value = runAttempt(attempt, () => handler.apply(context, list));
+      } catch (error) {
+        this.#fail(attempt, error);
+        return;
+      }
+      if (isThenable(value)) {
+        Promise.resolve(value).then(
+          (value) => this.#succeed(attempt, value),
+          (error) => this.#fail(attempt, error),
+        );
+      } else {
+        this.#succeed(attempt, value);
+      }
+    });
     return attempt;
   }
 
@@ -255,6 +310,7 @@ export class Executor {
   ): void {
     if (attempt.done) return;
     attempt.done = true;
+    attemptDecided(attempt, outcome, value);
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     attempt.resolveFinished();
     if (outcome === undefined) this.forget(attempt);
@@ -306,33 +362,6 @@ export class Executor {
   forget(attempt: Attempt): void {
     const id = attempt.claimed.id;
     if (this.held.get(id) === attempt) this.held.delete(id);
-  }
-
-  #context(attempt: Attempt): TaskContext {
-    const { claimed } = attempt;
-    const { workerId, serializer, saveProgress, readParents } = this.#options;
-    return {
-      ...parentAccess(claimed.id, readParents, serializer),
-      id: claimed.id as TaskId,
-      name: claimed.name,
-      attempt: claimed.attempt,
-      maxAttempts: claimed.maxAttempts,
-      workerId,
-      get signal() {
-        return attempt.controller.signal;
-      },
-      reportProgress: async (progress: unknown) => {
-        if (attempt.done) return;
-        await saveProgress(
-          { id: claimed.id, workerId, attempt: claimed.attempt },
-          serializeOrThrow(
-            serializer,
-            progress,
-            `the progress of task ${claimed.id}`,
-          ),
-        );
-      },
-    };
   }
 
   /** `text`: the result already serialized (by a thread). */
@@ -412,6 +441,16 @@ export class Executor {
       return retryDelay(DEFAULT_BACKOFF, attempt.claimed.attempt, error);
     }
   }
+}
+
+/**
+ * Whether a handler's return is a promise or promise-like, which its
+ * outcome waits for, as `await` would.
+ */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value instanceof Promise) return true;
+  return (typeof value === "object" || typeof value === "function") &&
+    value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** The first error in `error`'s cause chain that is not a SerializationError. */

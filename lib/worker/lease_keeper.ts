@@ -26,8 +26,9 @@ import type { TypedEmitter } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Clock, StoredError } from "../core/types.ts";
 import type { FencingToken } from "../storage/backend.ts";
+import type { CancelWatch } from "./cancel_watch.ts";
 import type { Completer } from "./completer.ts";
-import type { Executor } from "./executor.ts";
+import type { Attempt, Executor } from "./executor.ts";
 import type { WorkerEvents } from "./types.ts";
 
 /**
@@ -68,6 +69,11 @@ export interface LeaseKeeperOptions {
   ): Promise<Set<number>>;
   /** Returns expired leases to the queue, recording `error` (JSON); returns their ids. */
   recoverExpiredLeases(now: number, error: string): Promise<number[]>;
+  /**
+   * Tells a lost lease from a cancel: a renewal refused because the task
+   * was cancelled drops the attempt with `CancelledError`, not as lost.
+   */
+  cancels?: CancelWatch;
 }
 
 /** Renews, loses, supersedes and recovers leases; see the module doc. */
@@ -118,6 +124,7 @@ export class LeaseKeeper {
       events.emit("error", { error: coerceError(thrown) });
       return;
     }
+    await this.#dropCancelled(held, owned);
     for (const attempt of held) {
       if (owned.has(attempt.claimed.id) || attempt.done) continue;
       const reason = new LeaseLostError(attempt.claimed.id, workerId);
@@ -132,6 +139,27 @@ export class LeaseKeeper {
       );
       events.emit("error", { error: reason });
       executor.drop(attempt, reason);
+    }
+  }
+
+  /**
+   * Of the running attempts a renewal refused, drops those whose task was
+   * cancelled (one read, only when some renewal was refused).
+   */
+  async #dropCancelled(
+    held: readonly Attempt[],
+    owned: Set<number>,
+  ): Promise<void> {
+    const cancels = this.#options.cancels;
+    if (cancels === undefined) return;
+    const refused = held.filter((attempt) =>
+      !owned.has(attempt.claimed.id) && !attempt.done
+    );
+    if (refused.length === 0) return;
+    try {
+      await cancels.checkAttempts(refused);
+    } catch {
+      // Taken as lost below, as before this check existed.
     }
   }
 

@@ -57,6 +57,15 @@ export interface WorkerOptions {
   /** An alias of `concurrency`, as the Python sitq named it. */
   maxConcurrency?: number;
   /**
+   * The queues this worker claims from (at least one name of 1 to 128
+   * characters; see `TaskOptions.queue`): `["emails"]` runs only tasks of
+   * the "emails" queue. Every queue when absent. Paused queues are skipped
+   * and limited ones claimed within their limits (`queue.queues`).
+   *
+   * @default {every queue}
+   */
+  queues?: readonly string[];
+  /**
    * How often an idle worker re-queries the table even when nothing signalled
    * new work: to find delayed tasks that came due in other processes and
    * tasks whose lease expired. New tasks from this process wake the worker at
@@ -128,6 +137,16 @@ export interface WorkerOptions {
    * @default {unlimited}
    */
   maxTasks?: number;
+  /**
+   * Whether the worker fires the recurring schedules stored in the
+   * database (`queue.schedules`): one task per due slot, exactly one
+   * however many workers run, whatever task names this one handles. With
+   * no schedule stored it costs nothing but a read when another process
+   * writes (at most one per `pollInterval`).
+   *
+   * @default {true}
+   */
+  schedules?: boolean;
   /**
    * The thread pool that runs the tasks whose handlers live in a module
    * (`queue.task(name, threadModule(url).handler(name))`): its size (by

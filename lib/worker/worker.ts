@@ -19,6 +19,7 @@
 import type { Unsubscribe } from "../core/events.ts";
 import { InvalidStateError } from "../core/errors.ts";
 import { guardLogger, silentLogger } from "../core/logger.ts";
+import { tracingLookup } from "../ops/instrument.ts";
 import { processId } from "../runtime/process.ts";
 import type { Backend } from "../storage/backend.ts";
 import { buildEngine, type Engine } from "./engine.ts";
@@ -199,6 +200,9 @@ export class Worker implements AsyncDisposable {
   }
 
   async #start(stopBeforeClaim?: StopReason): Promise<void> {
+    // Once per process: @opentelemetry/api, if installed (ops/tracing.ts).
+    const lookup = tracingLookup();
+    if (lookup !== undefined) await lookup;
     await this.#engine.loop.start(stopBeforeClaim);
     // Seen by queue.close(), which stops it before closing the backend.
     if (this.#engine.loop.running) {

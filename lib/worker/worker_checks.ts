@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { checkQueueList } from "../core/queue_names.ts";
 import { isTaskDeclaration } from "../core/declaration.ts";
 import { checkTaskName } from "../core/task.ts";
 import {
@@ -35,6 +36,7 @@ const WORKER_OPTION_KEYS = optionKeys<WorkerOptions>({
   tasks: true,
   concurrency: true,
   maxConcurrency: true,
+  queues: true,
   pollInterval: true,
   workerId: true,
   leaseDuration: true,
@@ -44,6 +46,7 @@ const WORKER_OPTION_KEYS = optionKeys<WorkerOptions>({
   clock: true,
   logger: true,
   maxTasks: true,
+  schedules: true,
   threads: true,
 });
 
@@ -118,6 +121,16 @@ function checkWorkerOptions(options: WorkerOptions, action: string): void {
   }
   if (options.maxTasks !== undefined) {
     checkInteger(options.maxTasks, action, "maxTasks", 1);
+  }
+  if (options.queues !== undefined) checkQueueList(options.queues, action);
+  if (
+    options.schedules !== undefined && typeof options.schedules !== "boolean"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'schedules' must be a boolean: current value is ${
+        String(options.schedules)
+      }`,
+    );
   }
   for (const [option, min] of LEASE_TIMERS) {
     const value = options[option];

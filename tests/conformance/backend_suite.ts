@@ -14,6 +14,10 @@
  * - settlements.ts: results, retries with backoff, final failures, history;
  * - interruptions.ts: interrupted attempts go back at once, uncounted;
  * - management.ts: cancel, requeue, prune;
+ * - cancel_running.ts: cancelling running tasks (fencing, CancelledError in
+ *   the worker, across processes); bulk.ts: bulk cancel, requeue and delete
+ *   by filter; events.ts: task events and `subscribe()` (registry rows,
+ *   every write path, filters, close, a subscriber in a third process);
  * - progress.ts: progress of the running attempt;
  * - inspection.ts: reads, lists and counts;
  * - wake_ups.ts: what subscribers hear, from this and other connections;
@@ -34,6 +38,15 @@
  * - workers.ts: the registry of running workers (rows, heartbeats, stale
  *   rows), `queue.workers()` and `queue.unhandledTasks()`, and a killed
  *   worker process whose names become unhandled.
+ * - queues.ts: named queues (a task's queue, workers' queues, pause and
+ *   resume, global concurrency and rate limits counted in the claim, also
+ *   on racing connections, listing, the upgrade of a version 7 store);
+ *   queue_processes.ts, run by tests/queues_processes.test.ts: limits and
+ *   pauses across worker processes.
+ * - schedules.ts: recurring schedules (set by name and idempotent, typed
+ *   errors, one firing per slot, catch-up, pause, resume, remove, the
+ *   upgrade of a version 9 store); schedule_processes.ts, run by
+ *   tests/schedules_processes.test.ts: processes declaring one schedule.
  *
  * Around them: harness.ts (the suite's own test API and its adapters'
  * contract), rows.ts (what tests send) and calls.ts (the calls they make).
@@ -78,7 +91,12 @@ import { uniqueProcessTests } from "./unique_processes.ts";
 import { uniqueSchemaTests } from "./unique_schema.ts";
 import { wakeUpTests } from "./wake_ups.ts";
 import { workflowTests } from "./workflows.ts";
+import { bulkTests } from "./bulk.ts";
+import { cancelRunningTests } from "./cancel_running.ts";
+import { eventTests } from "./events.ts";
 import { workerRegistryTests } from "./workers.ts";
+import { scheduleTests } from "./schedules.ts";
+import { queueTests } from "./queues.ts";
 
 export type { BackendFactory, StoreSpec };
 
@@ -92,6 +110,9 @@ const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
   ["settlements", settlementTests],
   ["interrupted attempts", interruptionTests],
   ["cancel, requeue and prune", managementTests],
+  ["cancelling running tasks", cancelRunningTests],
+  ["bulk operations by filter", bulkTests],
+  ["task events", eventTests],
   ["progress", progressTests],
   ["inspection", inspectionTests],
   ["wake-ups", wakeUpTests],
@@ -105,6 +126,8 @@ const NOUNS: ReadonlyArray<readonly [string, (suite: Suite) => void]> = [
   ["unique keys: upgrade from schema version 3", uniqueSchemaTests],
   ["workflows", workflowTests],
   ["registry of running workers", workerRegistryTests],
+  ["recurring schedules", scheduleTests],
+  ["named queues", queueTests],
 ];
 
 /** Every test of the suite for `factory`, in a stable order. */

@@ -32,6 +32,7 @@ export function insertTests({ test, factory }: Suite): void {
       assert.deepEqual(await calls.taskRow(backend, ids[index]!), {
         id: ids[index],
         name: row.name,
+        queue: "default",
         args: row.args,
         status: "queued",
         priority: row.priority,

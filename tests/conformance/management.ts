@@ -1,5 +1,6 @@
 /**
- * Management by id and in bulk: cancel (queued tasks only), requeue (failed
+ * Management by id and in bulk: cancel (waiting, queued or running tasks;
+ * running ones: cancel_running.ts), requeue (failed
  * or cancelled tasks, attempts reset), and prune (finished tasks and their
  * history, by status and finish time).
  *
@@ -117,7 +118,7 @@ export function managementTests({ test }: Suite): void {
     );
   });
 
-  test("cancel changes only queued tasks and requeue only failed or cancelled ones; neither finds a missing task", async (t) => {
+  test("cancel changes only waiting, queued or running tasks and requeue only failed or cancelled ones; neither finds a missing task", async (t) => {
     const backend = t.backend();
     const tasks = await oneOfEach(backend);
     const unchanged = async (
@@ -125,7 +126,7 @@ export function managementTests({ test }: Suite): void {
       transition: (id: number) => Promise<TransitionResult>,
     ) => await expectNoChange(backend, tasks, statuses, transition);
     await unchanged(
-      ["running", "completed", "failed", "cancelled"],
+      ["completed", "failed", "cancelled"],
       (id) => backend.cancel(id, T0 + 50),
     );
     await unchanged(

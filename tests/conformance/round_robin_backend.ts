@@ -55,9 +55,26 @@ export function roundRobinBackend(backends: readonly Backend[]): Backend {
     heartbeatWorker: (workerId, now) => next().heartbeatWorker(workerId, now),
     removeWorker: (workerId) => next().removeWorker(workerId),
     listWorkers: (now, staleAfter) => next().listWorkers(now, staleAfter),
+    saveSchedule: (schedule) => next().saveSchedule(schedule),
+    listSchedules: () => next().listSchedules(),
+    getSchedule: (name) => next().getSchedule(name),
+    pauseSchedule: (name, paused, nextRunAt, now) =>
+      next().pauseSchedule(name, paused, nextRunAt, now),
+    removeSchedule: (name) => next().removeSchedule(name),
+    fireSchedule: (firing) => next().fireSchedule(firing),
     cancel: (id, now) => next().cancel(id, now),
     requeue: (id, now) => next().requeue(id, now),
     prune: (statuses, before) => next().prune(statuses, before),
+    updateQueue: (name, change, now) => next().updateQueue(name, change, now),
+    listQueues: (now, name) => next().listQueues(now, name),
+    cancelTasks: (filter, now) => next().cancelTasks(filter, now),
+    requeueTasks: (filter, now) => next().requeueTasks(filter, now),
+    deleteTasks: (filter) => next().deleteTasks(filter),
+    cancelledAmong: (ids) => next().cancelledAmong(ids),
+    registerSubscriber: (row) => next().registerSubscriber(row),
+    heartbeatSubscriber: (beat) => next().heartbeatSubscriber(beat),
+    removeSubscriber: (id, now) => next().removeSubscriber(id, now),
+    readEvents: (cursor, limit) => next().readEvents(cursor, limit),
     subscribe(listener: (change: BackendChange) => void) {
       // One face, one notice at most, as the contract promises per backend.
       let noticed = false;

@@ -142,7 +142,12 @@ export function postgresSchemaTests({ test, factory }: Suite): void {
       assert.deepEqual(tables.rows.map((r) => r.table_name), [
         "sitq_attempts",
         "sitq_dependencies",
+        "sitq_events",
         "sitq_meta",
+        "sitq_queue_starts",
+        "sitq_queues",
+        "sitq_schedules",
+        "sitq_subscribers",
         "sitq_tasks",
         "sitq_workers",
       ]);
@@ -339,7 +344,12 @@ export function postgresSchemaTests({ test, factory }: Suite): void {
         [
           "sitq_attempts",
           "sitq_dependencies",
+          "sitq_events",
           "sitq_meta",
+          "sitq_queue_starts",
+          "sitq_queues",
+          "sitq_schedules",
+          "sitq_subscribers",
           "sitq_tasks",
           "sitq_workers",
         ].map((

@@ -18,10 +18,13 @@
 import { type Kysely, sql } from "kysely";
 import { DatabaseError } from "../../core/errors.ts";
 import { migrateDependencies } from "../dependencies_schema.ts";
+import { migrateQueues } from "../queues_schema.ts";
+import { migrateEventsPostgres } from "../events_schema.ts";
+import { migrateSchedules } from "../schedules_schema.ts";
 import { migrateWorkers } from "../workers_schema.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
-type Migration = (db: Kysely<SitqSchema>) => Promise<void>;
+type Migration = (db: Kysely<SitqSchema>, schema: string) => Promise<void>;
 
 /** The migrations, version i + 1 at index i. */
 const MIGRATIONS: readonly Migration[] = [
@@ -140,6 +143,13 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => migrateDependencies(db, "bigint"),
   // v7: the registry of running workers; see workers_schema.ts.
   (db) => migrateWorkers(db, "bigint"),
+  // v8: named queues (task column, settings, rate-limit starts); see
+  // queues_schema.ts.
+  (db) => migrateQueues(db, "bigint"),
+  // v9: task events for subscribers in any process; see events_schema.ts.
+  (db, schema) => migrateEventsPostgres(db, schema),
+  // v10: recurring schedules; see schedules_schema.ts.
+  (db) => migrateSchedules(db, "bigint"),
 ];
 
 /** The schema version this sitq writes; the same number as SQLite's. */
@@ -198,7 +208,7 @@ export async function migrate(
     .addColumn("value", "text", (c) => c.notNull())
     .execute();
   for (let version = current + 1; version <= target; version++) {
-    await MIGRATIONS[version - 1]!(db);
+    await MIGRATIONS[version - 1]!(db, schema);
   }
   await db.insertInto("sitq_meta")
     .values({ key: VERSION_KEY, value: String(target) })

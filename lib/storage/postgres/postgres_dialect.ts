@@ -32,6 +32,10 @@
  * @module
  */
 import {
+  type EventTriggerSwitch,
+  postgresEventSwitch,
+} from "../events_schema.ts";
+import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
@@ -131,6 +135,10 @@ const INTEGER_COLUMNS: ReadonlySet<string> = new Set([
 export class PgDialect implements SqlDialect {
   readonly description: string;
   readonly claimLocking = "skip-locked";
+  /** Identity values come before commit: events go by transaction (v9). */
+  readonly eventOrder = "transaction";
+  /** The event trigger's switch for this schema (v9). */
+  readonly eventTriggers: EventTriggerSwitch;
   readonly watchWrites: WriteWatcher;
   readonly unwatchableReason =
     "its LISTEN connection could not be made (the pool is not a pg.Pool, or the server or a proxy refused it)";
@@ -179,6 +187,7 @@ export class PgDialect implements SqlDialect {
     };
     // The schema is ASCII (checked), so characters are bytes.
     this.#channel = `sitq_${settings.schema}`.slice(0, MAX_IDENTIFIER_BYTES);
+    this.eventTriggers = postgresEventSwitch(settings.schema);
     this.#origin = Math.random().toString(36).slice(2) +
       Date.now().toString(36);
     const newClient = "pool" in source

@@ -40,6 +40,7 @@ import type {
   SettleAndClaimResult,
   Settlement,
 } from "../backend.ts";
+import { queueHeldBackSql } from "../queries/claim_tasks.ts";
 import { historyRow, settleParams } from "../queries/settle_attempts.ts";
 import type { PipelineStatement } from "./pipeline.ts";
 
@@ -90,6 +91,7 @@ export class SettleInOneTrip {
   readonly #probeName: string;
   readonly #preludeName = `sitq_claim_prelude_${fnv1a(PRELUDE)}`;
   readonly #tasks: string;
+  readonly #queues: string;
   /** Claim statements by batch size: the LIMIT is written out. */
   readonly #claims = new Map<number, { name: string; text: string }>();
 
@@ -98,6 +100,7 @@ export class SettleInOneTrip {
     const q = `"${schema.replace(/"/g, '""')}"`;
     const tasks = `${q}.sitq_tasks`;
     this.#tasks = tasks;
+    this.#queues = `${q}.sitq_queues`;
     this.#settleText = `with s as (
   select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[],
     $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
@@ -149,9 +152,15 @@ limit 1`;
       );
     }
     const tasks = this.#tasks;
+    // Queues (schema v8): only the worker's ($5, null: all), never a paused
+    // or limited one (claimed in the generic transaction, which counts its
+    // limits: queries/queue_claims.ts); the third element tells whether
+    // some queue is limited, so the backend knows to take that path.
     const text = `with claimable as materialized (
   select id from ${tasks}
   where status = 'queued' and run_at <= $2 and name = any($1::text[])
+    and ($5::text[] is null or queue = any($5::text[]))
+    and queue not in (${queueHeldBackSql(this.#queues)})
   order by priority desc, run_at, id
   limit ${limit}
   for update skip locked
@@ -168,9 +177,12 @@ select json_build_array(
   case when (select count(*) from claimed) < ${limit} then
     (select run_at from ${tasks}
      where status = 'queued' and run_at > $2 and name = any($1::text[])
+       and ($5::text[] is null or queue = any($5::text[]))
        and run_at >= 0
      order by run_at limit 1)
-  end
+  end,
+  exists (select 1 from ${this.#queues} where paused = 0
+    and (concurrency is not null or rate_limit is not null))
 )::text`;
     claim = { name: `sitq_claim_${limit}_${fnv1a(text)}`, text };
     this.#claims.set(limit, claim);
@@ -216,6 +228,7 @@ select json_build_array(
           claim.now,
           claim.workerId,
           claim.now + claim.leaseDuration,
+          claim.queues ?? null,
         ],
       });
     }
@@ -251,10 +264,9 @@ select json_build_array(
       return { applied, claimed: [] };
     }
     index++; // the prelude
-    const [claimedRows, next] = JSON.parse(rows[index]?.[0] ?? "[[]]") as [
-      ClaimedJson[],
-      number | null,
-    ];
+    const [claimedRows, next, limitedQueues] = JSON.parse(
+      rows[index]?.[0] ?? "[[]]",
+    ) as [ClaimedJson[], number | null, boolean | undefined];
     const claimed: ClaimedTask[] = claimedRows.map((claimedRow) => ({
       id: claimedRow[0],
       name: claimedRow[1],
@@ -269,9 +281,10 @@ select json_build_array(
     claimed.sort((a, b) =>
       b.priority - a.priority || a.runAt - b.runAt || a.id - b.id
     );
-    return next === null || next === undefined
-      ? { applied, claimed }
-      : { applied, claimed, nextRunAt: next };
+    const result: SettleAndClaimResult = { applied, claimed };
+    if (next !== null && next !== undefined) result.nextRunAt = next;
+    if (limitedQueues !== undefined) result.limitedQueues = limitedQueues;
+    return result;
   }
 }
 

@@ -46,6 +46,7 @@ interface GraphRow {
   timeout: number | null;
   createdAt: number;
   pending: number;
+  queue: string | null;
 }
 
 const GRAPH_FIELDS = [
@@ -58,6 +59,7 @@ const GRAPH_FIELDS = [
   "timeout",
   "createdAt",
   "pending",
+  "queue",
 ] as const satisfies readonly (keyof GraphRow)[];
 
 const EDGE_FIELDS = [
@@ -137,6 +139,7 @@ export class InsertGraph {
         timeout: task.timeout,
         createdAt: task.createdAt,
         pending,
+        queue: task.queue ?? null,
       };
     });
     const ids: number[] = [];

@@ -45,6 +45,7 @@ interface KeyedRow {
   createdAt: number;
   uniqueKey: string;
   uniqueFor: number | null;
+  queue: string | null;
 }
 
 const KEYED_FIELDS = [
@@ -57,6 +58,7 @@ const KEYED_FIELDS = [
   "createdAt",
   "uniqueKey",
   "uniqueFor",
+  "queue",
 ] as const satisfies readonly (keyof KeyedRow)[];
 
 /**
@@ -88,6 +90,7 @@ function toKeyedRow(row: NewTaskRow): KeyedRow {
     createdAt: row.createdAt,
     uniqueKey: row.uniqueKey!,
     uniqueFor: row.uniqueFor ?? null,
+    queue: row.queue ?? null,
   };
 }
 
@@ -221,6 +224,7 @@ export class InsertKeyed {
           maxAttempts: keyed.maxAttempts,
           timeout: keyed.timeout,
           uniqueFor: keyed.uniqueFor,
+          queue: keyed.queue ?? "default",
         }),
       );
       if (replaced.length > 0) {

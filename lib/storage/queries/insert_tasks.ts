@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Kysely } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { NewTaskRow } from "../backend.ts";
 import { PreparedRows, statementSlices } from "../prepared_query.ts";
 import type { SitqSchema } from "../schema.ts";
@@ -22,19 +22,25 @@ const NEW_TASK_FIELDS = [
   "maxAttempts",
   "timeout",
   "createdAt",
+  "queue",
 ] as const satisfies readonly (keyof NewTaskRow)[];
 
 /** The fields of a new task that every insert writes. */
-export type NewTaskFields = Pick<
-  NewTaskRow,
-  | "name"
-  | "args"
-  | "priority"
-  | "runAt"
-  | "maxAttempts"
-  | "timeout"
-  | "createdAt"
->;
+export type NewTaskFields =
+  & Pick<
+    NewTaskRow,
+    | "name"
+    | "args"
+    | "priority"
+    | "runAt"
+    | "maxAttempts"
+    | "timeout"
+    | "createdAt"
+  >
+  & {
+    /** The queue; absent or null: "default". */
+    queue?: string | null;
+  };
 
 /** The columns {@linkcode newTaskColumns} writes. */
 export interface NewTaskColumns {
@@ -46,6 +52,8 @@ export interface NewTaskColumns {
   max_attempts: number;
   timeout_ms: number | null;
   created_at: number;
+  /** The row's queue; a row without one (NULL) goes to "default". */
+  queue: RawBuilder<string>;
 }
 
 /**
@@ -62,6 +70,7 @@ export function newTaskColumns(row: NewTaskFields): NewTaskColumns {
     max_attempts: row.maxAttempts,
     timeout_ms: row.timeout,
     created_at: row.createdAt,
+    queue: sql<string>`coalesce(${row.queue ?? null}, 'default')`,
   };
 }
 

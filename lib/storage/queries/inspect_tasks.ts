@@ -51,6 +51,9 @@ export function listTasks(
   if (query.name !== undefined) {
     select = select.where("name", "=", query.name);
   }
+  if (query.queue !== undefined) {
+    select = select.where("queue", "=", query.queue);
+  }
   if (query.beforeId !== undefined) {
     select = select.where("id", "<", query.beforeId);
   }

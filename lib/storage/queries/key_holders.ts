@@ -95,6 +95,8 @@ export interface ReplaceParams extends Record<string, unknown> {
   maxAttempts: number;
   timeout: number | null;
   uniqueFor: number | null;
+  /** The run's queue (schema v8). */
+  queue: string;
 }
 
 /** A holder's row as the database returns it. */
@@ -173,6 +175,7 @@ export class KeyHolders {
         max_attempts: param("maxAttempts"),
         timeout_ms: param("timeout"),
         unique_for: param("uniqueFor"),
+        queue: param("queue"),
         attempts: 0,
         error: null,
         progress: null,

@@ -83,9 +83,13 @@ export class Dependents {
    */
   constructor(db: Kysely<SitqSchema>, locking: ClaimLocking) {
     const locks = locking === "skip-locked";
+    // Literals, not parameters, for `satisfied` and the limit: SQLite plans
+    // `limit ?` for any value, and the probe, run at every settle, cost
+    // about 10 µs instead of 1 on bun:sqlite (more than the settle itself).
     this.#probe = new IdListQuery((ids) =>
       db.selectFrom("sitq_dependencies").select("parent_id")
-        .where("parent_id", "in", ids).where("satisfied", "=", 0).limit(1)
+        .where("parent_id", "in", ids).where("satisfied", "=", sql.lit(0))
+        .limit(sql.lit(1))
     );
     // The children with an edge from these parents not yet satisfied.
     const waitingChildren = (ids: readonly number[]) =>

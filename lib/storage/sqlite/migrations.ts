@@ -13,6 +13,9 @@
 import { type Kysely, sql } from "kysely";
 import { DatabaseError } from "../../core/errors.ts";
 import { migrateDependencies } from "../dependencies_schema.ts";
+import { migrateEventsSqlite } from "../events_schema.ts";
+import { migrateQueues } from "../queues_schema.ts";
+import { migrateSchedules } from "../schedules_schema.ts";
 import { migrateWorkers } from "../workers_schema.ts";
 import { QUEUED, RUNNING, type SitqSchema } from "../schema.ts";
 
@@ -191,6 +194,13 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => migrateDependencies(db, "integer"),
   // v7: the registry of running workers; see workers_schema.ts.
   (db) => migrateWorkers(db, "integer"),
+  // v8: named queues (task column, settings, rate-limit starts); see
+  // queues_schema.ts.
+  (db) => migrateQueues(db, "integer"),
+  // v9: task events for subscribers in any process; see events_schema.ts.
+  (db) => migrateEventsSqlite(db),
+  // v10: recurring schedules; see schedules_schema.ts.
+  (db) => migrateSchedules(db, "integer"),
 ];
 
 /** The schema version this sitq writes. */

@@ -57,8 +57,9 @@ export interface TaskContext {
   readonly workerId: string;
   /**
    * Fires when the attempt should stop: at its timeout (reason
-   * `TaskTimeoutError`), when the worker stops (`InterruptedError`), or when
-   * the worker lost its lease (`LeaseLostError`).
+   * `TaskTimeoutError`), when the worker stops (`InterruptedError`), when
+   * the worker lost its lease (`LeaseLostError`), or when the task was
+   * cancelled from any process (`CancelledError`).
    */
   readonly signal: AbortSignal;
   /**

@@ -73,7 +73,7 @@ export class AttemptContext implements TaskContext {
     this.#shared = shared;
   }
 
-  /** Aborted on timeout, stop deadline or a lost lease. */
+  /** Aborted on timeout, stop deadline, a lost lease or a cancel. */
   get signal(): AbortSignal {
     return this.#run.controller.signal;
   }

@@ -116,6 +116,35 @@ test(
 );
 
 test(
+  "counters carry the queue a run was claimed from, per-run queues included",
+  async () => {
+    const queue = newQueue();
+    const job = queue.task("m4_job", (n: number) => n, { queue: "slow" });
+    const ids = [
+      await queue.enqueue(job, 1),
+      await queue.enqueue(job.with({ queue: "fast" }), 2),
+      await queue.enqueue(job.with({ queue: "fast" }), 3),
+    ];
+    const worker = queue.worker({ pollInterval: 10, tasks: [job] });
+    worker.start();
+    try {
+      for (const id of ids) await queue.waitForResult(id, { timeout: 20_000 });
+    } finally {
+      await worker.stop();
+    }
+    const families = parseExposition(await prometheusMetrics(queue));
+    const count = (lane: string) =>
+      sampleValue(families, "sitq_task_completions_total", {
+        task: "m4_job",
+        queue: lane,
+      });
+    expect(count("fast")).toBe(2);
+    expect(count("slow")).toBe(1);
+  },
+  30_000,
+);
+
+test(
   "queue gauges: counts, oldest queued age, paused, due; live workers",
   async () => {
     const clock = new ManualClock(Date.now());

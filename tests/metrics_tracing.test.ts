@@ -96,3 +96,29 @@ test(
   },
   30_000,
 );
+
+test(
+  "without an SDK, attempts make no span active (the no-op tracer's spans are dropped)",
+  async () => {
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        new URL("./fixtures/otel_no_sdk.ts", import.meta.url).pathname,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [out, err, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      status: "completed",
+      value: null,
+      attempts: 1,
+    });
+  },
+  30_000,
+);

@@ -24,19 +24,6 @@ export { loadTracing, tracingLookup } from "./tracing.ts";
 
 const spans = new WeakMap<Attempt, OtelSpan>();
 
-/**
- * The queue of a claimed task: the claim's, where the backend returns it;
- * else the task definition's (`TaskOptions.queue`), which misses a per-run
- * `with({ queue })`; else `"default"`.
- */
-function queueOf(attempt: Attempt): string {
-  const claimed = (attempt.claimed as { queue?: unknown }).queue;
-  if (typeof claimed === "string") return claimed;
-  const defined = (attempt.task?.options as { queue?: unknown } | undefined)
-    ?.queue;
-  return typeof defined === "string" ? defined : "default";
-}
-
 /** An attempt has started: opens its span when tracing is on. */
 export function attemptStarted(attempt: Attempt): void {
   if (!tracingEnabled()) return;
@@ -45,7 +32,7 @@ export function attemptStarted(attempt: Attempt): void {
     id: claimed.id,
     name: claimed.name,
     attempt: claimed.attempt,
-    queue: queueOf(attempt),
+    queue: attempt.claimed.queue,
   });
   if (span !== undefined) spans.set(attempt, span);
 }
@@ -76,7 +63,7 @@ export function attemptDecided(
   }
   recordAttempt(
     attempt.claimed.name,
-    queueOf(attempt),
+    attempt.claimed.queue,
     kind,
     performance.now() - attempt.startedMono,
   );

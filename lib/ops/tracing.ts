@@ -31,6 +31,8 @@ export interface OtelSpan {
     exception: { name: string; message: string; stack?: string },
   ): void;
   end(): void;
+  isRecording(): boolean;
+  spanContext(): unknown;
 }
 
 interface OtelTracer {
@@ -44,6 +46,7 @@ interface OtelApi {
   trace: {
     getTracer(name: string, version?: string): OtelTracer;
     setSpan(context: unknown, span: OtelSpan): unknown;
+    isSpanContextValid(spanContext: unknown): boolean;
   };
   context: {
     active(): unknown;
@@ -104,10 +107,16 @@ export interface SpanTask {
   queue: string;
 }
 
-/** Starts an attempt's span, or returns undefined when tracing is off. */
+/**
+ * Starts an attempt's span, or returns undefined when tracing is off, or
+ * when no SDK is registered and no trace is active: the API's no-op tracer
+ * then hands back a span with an invalid context, which would only cost a
+ * context switch per attempt. A span an SDK sampled out still has a valid
+ * context and is kept, so the handler's own spans follow its decision.
+ */
 export function startAttemptSpan(task: SpanTask): OtelSpan | undefined {
   if (otel === null || otel === undefined) return undefined;
-  return otel.tracer.startSpan(`sitq ${task.name}`, {
+  const span = otel.tracer.startSpan(`sitq ${task.name}`, {
     kind: SPAN_KIND_CONSUMER,
     attributes: {
       "sitq.task.name": task.name,
@@ -119,6 +128,14 @@ export function startAttemptSpan(task: SpanTask): OtelSpan | undefined {
       "messaging.destination.name": task.queue,
     },
   });
+  if (
+    !span.isRecording() &&
+    !otel.api.trace.isSpanContextValid(span.spanContext())
+  ) {
+    span.end();
+    return undefined;
+  }
+  return span;
 }
 
 /** Runs `fn` with `span` as the active span (just `fn()` without one). */

@@ -227,6 +227,8 @@ export interface ClaimedTask {
   priority: number;
   /** Epoch ms; not claimable before. */
   runAt: number;
+  /** The queue it was claimed from (schema v8). */
+  queue: string;
 }
 
 /** The end of one attempt, written only while its fencing token holds. */

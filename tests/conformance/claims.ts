@@ -93,6 +93,7 @@ export function claimTests({ test, factory }: Suite): void {
       timeout: 2500,
       priority: 4,
       runAt: T0 - 100,
+      queue: "default",
     }]);
     const row = await calls.taskRow(backend, id);
     assert.equal(row.status, "running");

@@ -23,10 +23,17 @@ function clockAt(now: number) {
   return { now: () => now };
 }
 
-/** The queues of `claimed`, sorted. */
+/**
+ * The queues of `claimed`, sorted, as stored; each claimed task must also
+ * report the queue it was claimed from.
+ */
 function queuesOf(backend: Backend, claimed: ClaimedTask[]) {
   return Promise.all(
-    claimed.map(async (task) => (await calls.taskRow(backend, task.id)).queue),
+    claimed.map(async (task) => {
+      const stored = (await calls.taskRow(backend, task.id)).queue;
+      assert.equal(task.queue, stored, `task ${task.id}'s claimed queue`);
+      return stored;
+    }),
   ).then((queues) => queues.sort());
 }
 

@@ -169,11 +169,11 @@ limit 1`;
     worker_id = $3, lease_expires_at = $4, started_at = $2, progress = null
   where id in (select id from claimable) and status = 'queued'
   returning id, name, args, attempts, max_attempts, timeout_ms, priority,
-    run_at
+    run_at, queue
 )
 select json_build_array(
   (select coalesce(json_agg(json_build_array(id, name, args, attempts,
-    max_attempts, timeout_ms, priority, run_at)), '[]') from claimed),
+    max_attempts, timeout_ms, priority, run_at, queue)), '[]') from claimed),
   case when (select count(*) from claimed) < ${limit} then
     (select run_at from ${tasks}
      where status = 'queued' and run_at > $2 and name = any($1::text[])
@@ -276,6 +276,7 @@ select json_build_array(
       timeout: claimedRow[5],
       priority: claimedRow[6],
       runAt: claimedRow[7],
+      queue: claimedRow[8],
     }));
     // RETURNING order is unspecified; hand tasks out in queue order.
     claimed.sort((a, b) =>
@@ -356,6 +357,7 @@ type ClaimedJson = [
   timeout: number | null,
   priority: number,
   runAt: number,
+  queue: string,
 ];
 
 /** A 32-bit FNV-1a hash, in base 36: names a statement by its text. */

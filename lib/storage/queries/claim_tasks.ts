@@ -67,6 +67,7 @@ const CLAIMED_COLUMNS = [
   "timeout_ms",
   "priority",
   "run_at",
+  "queue",
 ] as const;
 
 interface ClaimedRow {
@@ -78,6 +79,7 @@ interface ClaimedRow {
   timeout_ms: number | null;
   priority: number;
   run_at: number;
+  queue: string;
 }
 
 /**
@@ -237,6 +239,7 @@ export class ClaimTasks {
       timeout: row.timeout_ms,
       priority: row.priority,
       runAt: row.run_at,
+      queue: row.queue,
     }));
   }
 

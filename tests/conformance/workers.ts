@@ -163,18 +163,21 @@ export function workerRegistryTests({ test, factory }: Suite): void {
     // Delayed, so the child does not run its "a" tasks away.
     await queue.enqueueMany(a.with({ delay: 3_600_000 }), [[], []]);
     await queue.enqueueMany(b, [[], [], []]);
-    // staleAfter: three of the child's heartbeats.
+    // While it lives: a window of a hundred heartbeats, so a child slowed
+    // by a loaded machine still counts as live (with three, a late beat
+    // failed this under CI). Once killed: three, so its row goes stale soon.
+    const alive = { staleAfter: 100 * heartbeatInterval };
     const options = { staleAfter: 3 * heartbeatInterval };
     await waitFor(async () =>
-      (await queue.workers(options)).some((w) => w.id === "child-a")
+      (await queue.workers(alive)).some((w) => w.id === "child-a")
     );
-    const [seen] = (await queue.workers(options)).filter((w) =>
+    const [seen] = (await queue.workers(alive)).filter((w) =>
       w.id === "child-a"
     );
     assert.deepEqual([...seen!.names], ["a"]);
     assert.equal(seen!.pid, child.proc.pid);
     assert.deepEqual(
-      (await queue.unhandledTasks(options)).map((c) => ({ ...c })),
+      (await queue.unhandledTasks(alive)).map((c) => ({ ...c })),
       [{ name: "b", due: 3, later: 0 }],
     );
     child.proc.kill("SIGKILL");

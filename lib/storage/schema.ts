@@ -40,7 +40,10 @@ export interface DependenciesTable {
   satisfied: number;
 }
 
-/** `sitq_attempts`: one row per finished attempt (schema v2). */
+/**
+ * `sitq_attempts`: one row per finished attempt (schema v2), except a
+ * completed one (v11): its task row describes it (see `selectAttempts`).
+ */
 export interface AttemptsTable extends AttemptRow {
   id: Generated<number>;
 }

@@ -59,7 +59,7 @@ export function claimRequest(fields: Partial<ClaimRequest> = {}): ClaimRequest {
 }
 
 /** The attempt's start and end for settlements: {@linkcode T0} and 5 ms on. */
-const SPAN = { startedAt: T0, finishedAt: T0 + 5 };
+export const SPAN = { startedAt: T0, finishedAt: T0 + 5 };
 
 /** `token`'s attempt completed with `result`. */
 export function completed(

@@ -512,7 +512,7 @@ export function scheduleTests({ test, factory }: Suite): void {
         ).all() as Array<{ value: string }>;
         return Number(row?.value);
       });
-      assert.equal(version, 10);
+      assert.equal(version, 11);
     });
   }
 

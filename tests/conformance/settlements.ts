@@ -1,7 +1,8 @@
 /**
  * Settlements: a completed attempt stores its result; a failed or timed-out
  * one either queues the task again for its retry time (backoff) or fails it
- * for good; every applied settlement adds one history row; and
+ * for good; every applied settlement but a completion adds one history
+ * row (a completed attempt is read from its task's row); and
  * settleAndClaim settles before it claims, in one call.
  *
  * @module
@@ -11,9 +12,10 @@ import type { Suite } from "./harness.ts";
 import * as calls from "./calls.ts";
 import * as rows from "./rows.ts";
 import { T0 } from "./rows.ts";
+import { withRawSqlite } from "./raw_sqlite.ts";
 
 /** Registers the settlement tests. */
-export function settlementTests({ test }: Suite): void {
+export function settlementTests({ test, factory }: Suite): void {
   test("a completed attempt stores its result, ends the task and is recorded", async (t) => {
     const backend = t.backend();
     const id = await calls.insertOne(backend);
@@ -30,11 +32,13 @@ export function settlementTests({ test }: Suite): void {
     assert.equal(row.lease_expires_at, null);
     assert.equal(row.attempts, 1);
     assert.equal(row.worker_id, "w9", "the worker that ran it last");
+    // The completed attempt is read from the task's row (no history row
+    // since v11): it started when its lease did.
     assert.deepEqual(await calls.attemptRows(backend, id), [{
       task_id: id,
       attempt: 1,
       worker_id: "w9",
-      started_at: T0 + 1,
+      started_at: row.started_at,
       finished_at: T0 + 40,
       outcome: "completed",
       error: null,
@@ -129,6 +133,98 @@ export function settlementTests({ test }: Suite): void {
       ) => [n, `w${n}`, "failed", rows.storedError(`try ${n}`)]),
     );
   });
+
+  test("a task that failed, then completed, lists the failure's history row and then the completion", async (t) => {
+    const backend = t.backend();
+    const id = await calls.insertOne(backend, { maxAttempts: 2 });
+    const first = await calls.claimOne(backend, { workerId: "w1", now: T0 });
+    const error = rows.storedError("try 1");
+    assert.equal(
+      await calls.settle(backend, rows.failed(first, T0 + 50, error)),
+      true,
+    );
+    const second = await calls.claimOne(backend, {
+      workerId: "w2",
+      now: T0 + 100,
+    });
+    assert.equal(
+      await calls.settle(
+        backend,
+        rows.completed(second, "2", {
+          startedAt: T0 + 101,
+          finishedAt: T0 + 150,
+        }),
+      ),
+      true,
+    );
+    const row = await calls.taskRow(backend, id);
+    assert.deepEqual(await calls.attemptRows(backend, id), [{
+      task_id: id,
+      attempt: 1,
+      worker_id: "w1",
+      started_at: rows.SPAN.startedAt,
+      finished_at: rows.SPAN.finishedAt,
+      outcome: "failed",
+      error,
+    }, {
+      task_id: id,
+      attempt: 2,
+      worker_id: "w2",
+      started_at: row.started_at,
+      finished_at: T0 + 150,
+      outcome: "completed",
+      error: null,
+    }]);
+  });
+
+  if (factory.family === "sqlite" && factory.connections) {
+    test("a completed attempt writes no history row, and one written before v11 is listed once", async (t) => {
+      const backend = t.backend();
+      const path = t.store().path!;
+      const [kept, legacy] = await backend.insertTasks([
+        rows.newTask(),
+        rows.newTask(),
+      ]);
+      for (const workerId of ["w1", "w2"]) {
+        const token = await calls.claimOne(backend, { workerId });
+        assert.equal(
+          await calls.settle(backend, rows.completed(token, "null")),
+          true,
+        );
+      }
+      const count = (db: Parameters<Parameters<typeof withRawSqlite>[1]>[0]) =>
+        Number(
+          (db.prepare("select count(*) as n from sitq_attempts").all()[0] as {
+            n: number;
+          }).n,
+        );
+      assert.equal(await withRawSqlite(path, count), 0);
+      // What sitq wrote for a completion before v11: its own history row.
+      await withRawSqlite(path, (db) => {
+        db.prepare(
+          `insert into sitq_attempts (task_id, attempt, worker_id, started_at,
+            finished_at, outcome, error) values (?, 1, 'w2', ?, ?, 'completed', null)`,
+        ).run(legacy, T0 - 7, T0 - 3);
+      });
+      assert.deepEqual(
+        (await calls.attemptRows(backend, legacy!)).map((a) => [
+          a.attempt,
+          a.worker_id,
+          a.started_at,
+          a.outcome,
+        ]),
+        [[1, "w2", T0 - 7, "completed"]],
+      );
+      assert.deepEqual(
+        (await calls.attemptRows(backend, kept!)).map((a) => [
+          a.attempt,
+          a.worker_id,
+          a.outcome,
+        ]),
+        [[1, "w1", "completed"]],
+      );
+    });
+  }
 
   test("settleAndClaim settles before it claims: a retry due at once is claimed again in the same call", async (t) => {
     const backend = t.backend();

@@ -150,6 +150,11 @@ const MIGRATIONS: readonly Migration[] = [
   (db, schema) => migrateEventsPostgres(db, schema),
   // v10: recurring schedules; see schedules_schema.ts.
   (db) => migrateSchedules(db, "bigint"),
+  // v11: no table changes. A completed attempt no longer writes a history
+  // row: its task's row describes it, and `getAttempts` reads it from
+  // there (see inspect_tasks.ts). The version keeps an older sitq, which
+  // would show such a task without its last attempt, from opening it.
+  async () => {},
 ];
 
 /** The schema version this sitq writes; the same number as SQLite's. */

@@ -123,6 +123,7 @@ export class SettleInOneTrip {
   select s.id, s.attempt, s.worker_id, s.started_at, s.ended_at, s.outcome,
     s.error
   from s join settled on settled.n = s.n
+  where s.outcome <> 'completed'
 )
 select json_build_array(
   (select coalesce(json_agg(n), '[]') from settled),

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { Kysely } from "kysely";
-import type { TaskStatus } from "../../core/types.ts";
+import { type Kysely, sql } from "kysely";
+import type { AttemptOutcome, TaskStatus } from "../../core/types.ts";
 import type {
   AttemptRow,
   DueExceptQuery,
@@ -26,13 +26,49 @@ export function selectTask(
     .executeTakeFirst();
 }
 
-/** A task's attempt history, oldest first. */
+/**
+ * A task's attempt history, oldest first: its `sitq_attempts` rows, then,
+ * for a completed task, the completing attempt, read from the task's own
+ * row (since schema v11 a completed attempt writes no history row: the
+ * task row already holds its worker, start, end and outcome, and the row
+ * cost a tenth of a no-op task's time). A completed row written before
+ * v11 is kept and read as is, never twice: completion is final, so a
+ * history that holds one holds the last attempt already.
+ *
+ * One statement, so both parts come from one snapshot.
+ */
 export function selectAttempts(
   db: Kysely<SitqSchema>,
   id: number,
 ): Promise<AttemptRow[]> {
-  return db.selectFrom("sitq_attempts").select(ATTEMPT_COLUMNS)
-    .where("task_id", "=", id).orderBy("id").execute();
+  const history = db.selectFrom("sitq_attempts")
+    .select([...ATTEMPT_COLUMNS, "id as seq"])
+    .where("task_id", "=", id);
+  const completing = db.selectFrom("sitq_tasks")
+    .select((eb) => [
+      "id as task_id",
+      "attempts as attempt",
+      eb.fn.coalesce("worker_id", eb.val("")).as("worker_id"),
+      eb.fn.coalesce("started_at", "finished_at", sql.lit(0)).as("started_at"),
+      eb.fn.coalesce("finished_at", sql.lit(0)).as("finished_at"),
+      sql.lit<AttemptOutcome>("completed").as("outcome"),
+      sql<string | null>`null`.as("error"),
+      // After every history row, whatever its id.
+      sql.lit<number>(Number.MAX_SAFE_INTEGER).as("seq"),
+    ])
+    .where("id", "=", id)
+    .where("status", "=", sql.lit("completed"))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(
+        selectFrom("sitq_attempts").select("sitq_attempts.id")
+          .where("sitq_attempts.task_id", "=", id)
+          .where("sitq_attempts.outcome", "=", sql.lit("completed")),
+      ))
+    );
+  return db.selectFrom(history.unionAll(completing).as("h"))
+    .select(ATTEMPT_COLUMNS).orderBy("seq").execute() as Promise<
+      AttemptRow[]
+    >;
 }
 
 /**

@@ -101,7 +101,11 @@ export class SettleAttempts {
       const result = yield* statement(query.with(params));
       const owned = Boolean(result.numAffectedRows);
       applied.push(owned);
-      if (owned) history.push(historyRow(settlement));
+      // A completed attempt is described by its task's row (see
+      // selectAttempts): only attempts the row will not keep get a row.
+      if (owned && settlement.outcome !== "completed") {
+        history.push(historyRow(settlement));
+      }
     }
     for (const slice of statementSlices(history)) {
       yield* statement(this.#history.with(slice));

@@ -201,6 +201,11 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => migrateEventsSqlite(db),
   // v10: recurring schedules; see schedules_schema.ts.
   (db) => migrateSchedules(db, "integer"),
+  // v11: no table changes. A completed attempt no longer writes a history
+  // row: its task's row describes it, and `getAttempts` reads it from
+  // there (see inspect_tasks.ts). The version keeps an older sitq, which
+  // would show such a task without its last attempt, from opening it.
+  async () => {},
 ];
 
 /** The schema version this sitq writes. */

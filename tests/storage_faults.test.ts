@@ -466,7 +466,11 @@ describe("Writes that SQLite rolls back itself (issue 7.3)", () => {
         cancelled: 0,
       },
       heldStatusWhileFull: "running",
-      heldResult: { status: "completed", value: "held done", attempts: 1 },
+      heldResult: {
+        status: "completed",
+        value: "held done".padEnd(8192, "."),
+        attempts: 1,
+      },
       heldHistory: ["completed"],
       moreResults: [1, 2, 3].map((value) => ({
         status: "completed",

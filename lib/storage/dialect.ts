@@ -46,6 +46,18 @@ import type { WriteProgram } from "./write_program.ts";
  */
 export type ClaimLocking = "serialized-writer" | "skip-locked";
 
+/**
+ * How a worker whose claim came up short finds the next run time among
+ * queued tasks (`claim_tasks.ts`):
+ * - `"claim-index"`: through the claim index (priority, run time, id of
+ *   queued tasks), one index seek per distinct priority. No other index of
+ *   queued tasks is needed, so an insert writes one index page less
+ *   (SQLite since schema v11).
+ * - `"run-time-index"`: through `sitq_tasks_next_run`, an index of queued
+ *   tasks by run time alone (PostgreSQL).
+ */
+export type NextRunLookup = "claim-index" | "run-time-index";
+
 /** What {@linkcode SqlDialect.claimLocking} is when a dialect leaves it out. */
 export const DEFAULT_CLAIM_LOCKING: ClaimLocking = "serialized-writer";
 
@@ -98,6 +110,13 @@ export interface SqlDialect {
    * @default {"serialized-writer"} ({@linkcode DEFAULT_CLAIM_LOCKING})
    */
   readonly claimLocking?: ClaimLocking;
+  /**
+   * How the next run time after a short claim is found; the dialect's
+   * schema must have the index it names.
+   *
+   * @default {"claim-index"}
+   */
+  readonly nextRunLookup?: NextRunLookup;
   /**
    * Event order (schema v9, `events_schema.ts`): `"id"` where event ids are
    * handed out in commit order (one writer at a time: SQLite),

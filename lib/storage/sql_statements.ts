@@ -63,6 +63,7 @@ export class SqlStatements {
       db,
       this.#locking(),
       this.limits,
+      this.#dialect.nextRunLookup ?? "claim-index",
     );
   }
 }

@@ -105,6 +105,51 @@ export function claimTests({ test, factory }: Suite): void {
     assert.deepEqual(await calls.attemptRows(backend, id), []);
   });
 
+  test("a short claim tells the earliest later run time among its names and queues, over every priority", async (t) => {
+    const backend = t.backend();
+    const [due] = await backend.insertTasks([
+      rows.newTask({ priority: 2, runAt: T0 }),
+      rows.newTask({ priority: 0, runAt: T0 + 3000 }),
+      rows.newTask({ priority: 5, runAt: T0 + 2000 }),
+      rows.newTask({ priority: -3, runAt: T0 + 1500 }),
+      rows.newTask({ priority: -3, runAt: T0 + 1200, queue: "side" }),
+      rows.newTask({ name: "other", priority: 9, runAt: T0 + 100 }),
+    ]);
+    const first = await backend.settleAndClaim(
+      [],
+      rows.claimRequest({ names: ["job"], limit: 4, now: T0 }),
+    );
+    assert.deepEqual(first.claimed.map((task) => task.id), [due]);
+    assert.equal(first.nextRunAt, T0 + 1200);
+    const named = await backend.settleAndClaim(
+      [],
+      rows.claimRequest({ names: ["job", "other"], limit: 4, now: T0 }),
+    );
+    assert.deepEqual(named.claimed, []);
+    assert.equal(named.nextRunAt, T0 + 100);
+    const queued = await backend.settleAndClaim(
+      [],
+      rows.claimRequest({
+        names: ["job"],
+        queues: ["default"],
+        limit: 4,
+        now: T0,
+      }),
+    );
+    assert.equal(queued.nextRunAt, T0 + 1500);
+    const later = await backend.settleAndClaim(
+      [],
+      rows.claimRequest({ names: ["job"], limit: 4, now: T0 + 2000 }),
+    );
+    assert.equal(later.claimed.length, 3, "the three job tasks due by then");
+    const none = await backend.settleAndClaim(
+      [],
+      rows.claimRequest({ names: ["job"], limit: 4, now: T0 + 2000 }),
+    );
+    assert.deepEqual(none.claimed, []);
+    assert.equal(none.nextRunAt, T0 + 3000);
+  });
+
   test("a claim takes only tasks with the names asked for", async (t) => {
     const backend = t.backend();
     const [a, , c] = await backend.insertTasks([

@@ -401,9 +401,17 @@ export function queueTests({ test, factory }: Suite): void {
       const queue = new t.sitq.TaskQueue(counting);
       let running = 0;
       let most = 0;
-      const job = queue.task("job", async () => {
+      // Tasks of "one" running at this moment, counted in the handler: the
+      // stored times cannot show it, since a claim's time is read before
+      // it waits for the queue's lock, so it may precede the previous
+      // task's settlement by a few milliseconds.
+      let runningOne = 0;
+      let mostOne = 0;
+      const job = queue.task("job", async (queueName: string) => {
         most = Math.max(most, ++running);
+        if (queueName === "one") mostOne = Math.max(mostOne, ++runningOne);
         await new Promise((resolve) => setTimeout(resolve, 20));
+        if (queueName === "one") runningOne--;
         running--;
       });
       await queue.queues.setLimits("one", { concurrency: 1 });
@@ -411,19 +419,14 @@ export function queueTests({ test, factory }: Suite): void {
         rateLimit: { limit: 2, intervalMs: 200 },
       });
       const ids = [
-        ...await queue.enqueueMany(job.with({ queue: "one" }), [
-          [],
-          [],
-          [],
-          [],
-        ]),
-        ...await queue.enqueueMany(job.with({ queue: "slow" }), [
-          [],
-          [],
-          [],
-          [],
-          [],
-        ]),
+        ...await queue.enqueueMany(
+          job.with({ queue: "one" }),
+          Array.from({ length: 4 }, () => ["one"] as [string]),
+        ),
+        ...await queue.enqueueMany(
+          job.with({ queue: "slow" }),
+          Array.from({ length: 5 }, () => ["slow"] as [string]),
+        ),
       ];
       // Polls far apart: only settles, changes and window ends wake them.
       const workers = [1, 2].map(() =>
@@ -437,16 +440,8 @@ export function queueTests({ test, factory }: Suite): void {
       for (const id of ids) await queue.waitForResult(id, { timeout: 15_000 });
       for (const worker of workers) await worker.stop();
       assert.equal(most <= 3, true);
-      const records = await Promise.all(ids.map((id) => queue.getTask(id)));
-      const one = records.filter((r) => r.queue === "one");
-      // At most one "one" task ran at a time: their runs do not overlap.
-      const spans = one.map((
-        r,
-      ) => [r.startedAt!.getTime(), r.finishedAt!.getTime()])
-        .sort((x, y) => x[0]! - y[0]!);
-      for (let i = 1; i < spans.length; i++) {
-        assert.ok(spans[i]![0]! >= spans[i - 1]![1]!, "no overlap in 'one'");
-      }
+      // At most one "one" task ran at a time, across both workers.
+      assert.equal(mostOne, 1);
       // A spinning worker would step thousands of times.
       assert.ok(steps < 200, `${steps} steps for ${ids.length} tasks`);
     },

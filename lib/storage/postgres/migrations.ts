@@ -154,6 +154,9 @@ const MIGRATIONS: readonly Migration[] = [
   // row: its task's row describes it, and `getAttempts` reads it from
   // there (see inspect_tasks.ts). The version keeps an older sitq, which
   // would show such a task without its last attempt, from opening it.
+  // (SQLite's v11 also drops sitq_tasks_next_run; PostgreSQL keeps it: its
+  // index holds queued tasks only and costs an insert no extra page it
+  // would not write for the claim index's sake.)
   async () => {},
 ];
 

@@ -135,6 +135,8 @@ const INTEGER_COLUMNS: ReadonlySet<string> = new Set([
 export class PgDialect implements SqlDialect {
   readonly description: string;
   readonly claimLocking = "skip-locked";
+  /** PostgreSQL keeps `sitq_tasks_next_run` (queued tasks by run time). */
+  readonly nextRunLookup = "run-time-index";
   /** Identity values come before commit: events go by transaction (v9). */
   readonly eventOrder = "transaction";
   /** The event trigger's switch for this schema (v9). */

@@ -29,11 +29,19 @@
  * short, the earliest run time after `now` among queued tasks with a name in
  * `names`, so the worker can wake when the next delayed task comes due
  * instead of at its next poll. Asked only after a short claim, never per
- * task: a busy worker whose claims fill its slots never runs it. It reads
- * queued rows in run-time order through the partial index
- * `sitq_tasks_next_run` (migration v3) and stops at the first one with a
- * name in `names`. Its `run_at >= 0` term states that index's condition,
- * which the claim never does (see migrations.ts).
+ * task: a busy worker whose claims fill its slots never runs it. How it
+ * reads depends on the dialect's {@linkcode NextRunLookup}:
+ * - `"claim-index"` (SQLite): the claim index, per distinct priority. A
+ *   recursive query steps from the highest priority of a queued task to the
+ *   next lower one (one index seek each), and for each reads that
+ *   priority's queued rows in run-time order after `now`, stopping at the
+ *   first with a name in `names`; the earliest of those is the answer. The
+ *   cost grows with the number of distinct priorities in use, not with the
+ *   queue's depth.
+ * - `"run-time-index"` (PostgreSQL): queued rows in run-time order through
+ *   the partial index `sitq_tasks_next_run` (migration v3), stopping at the
+ *   first with a name in `names`. Its `run_at >= 0` term states that
+ *   index's condition, which the claim never does (see migrations.ts).
  *
  * @module
  */
@@ -44,7 +52,7 @@ import {
   sql,
 } from "kysely";
 import type { ClaimedTask, ClaimRequest } from "../backend.ts";
-import type { ClaimLocking } from "../dialect.ts";
+import type { ClaimLocking, NextRunLookup } from "../dialect.ts";
 import { PreparedQuery } from "../prepared_query.ts";
 import { QUEUED, type SitqSchema } from "../schema.ts";
 import { statement, type WriteProgram } from "../write_program.ts";
@@ -94,6 +102,7 @@ interface ClaimedRow {
 export class ClaimTasks {
   readonly #db: Kysely<SitqSchema>;
   readonly #locking: ClaimLocking;
+  readonly #nextRun: NextRunLookup;
   readonly #byNames = new Map<
     string,
     Map<number, PreparedQuery<ClaimParams, ClaimedRow>>
@@ -106,10 +115,17 @@ export class ClaimTasks {
   /**
    * @param db The instance the statements are compiled for.
    * @param locking How the database keeps concurrent claims apart.
+   * @param nextRun How {@linkcode ClaimTasks.nextRunAt} finds the next run
+   * (default `"claim-index"`, as the dialect's default).
    */
-  constructor(db: Kysely<SitqSchema>, locking: ClaimLocking) {
+  constructor(
+    db: Kysely<SitqSchema>,
+    locking: ClaimLocking,
+    nextRun: NextRunLookup = "claim-index",
+  ) {
     this.#db = db;
     this.#locking = locking;
+    this.#nextRun = nextRun;
   }
 
   // The last name list seen (a copy) and its key: a worker claims with the
@@ -173,6 +189,9 @@ export class ClaimTasks {
     names: readonly string[],
     queues: readonly string[] | undefined,
   ): PreparedQuery<{ now: number }, { next: number | null }> {
+    if (this.#nextRun === "claim-index") {
+      return this.#compileNextPerPriority(names, queues);
+    }
     // ORDER BY … LIMIT 1 rather than min(): SQLite walks the run_at index in
     // order and stops at the first match, where min() with the name filter
     // reads every queued row after `now`.
@@ -189,6 +208,40 @@ export class ClaimTasks {
         .orderBy("run_at")
         .limit(sql.lit(1))
     );
+  }
+
+  #compileNextPerPriority(
+    names: readonly string[],
+    queues: readonly string[] | undefined,
+  ): PreparedQuery<{ now: number }, { next: number | null }> {
+    const db = this.#db;
+    const queued = sql`${sql.ref("status")} = ${QUEUED}`;
+    const queueTerm = queues === undefined
+      ? sql``
+      : sql`and ${sql.ref("queue")} in (${sql.join(queues)})`;
+    // Each step is one seek in the claim index, whose first column is the
+    // priority of queued tasks: max() below a bound, then the first run
+    // time after `now` within one priority.
+    return new PreparedQuery<{ now: number }, { next: number | null }>((
+      param,
+    ) => {
+      const query = sql<{ next: number | null }>`with recursive
+  prio(p) as (
+    select max(priority) from sitq_tasks where ${queued}
+    union all
+    select (select max(priority) from sitq_tasks
+      where ${queued} and priority < prio.p)
+    from prio where prio.p is not null
+  )
+select min((
+  select run_at from sitq_tasks
+  where ${queued} and priority = prio.p and run_at > ${param("now")}
+    and name in (${sql.join(names)}) ${queueTerm}
+  order by run_at limit 1
+)) as next
+from prio where prio.p is not null`;
+      return { compile: () => query.compile(db) };
+    });
   }
 
   /**

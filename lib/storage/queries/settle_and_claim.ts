@@ -22,7 +22,7 @@ import type {
   SettleAndClaimResult,
   Settlement,
 } from "../backend.ts";
-import type { ClaimLocking } from "../dialect.ts";
+import type { ClaimLocking, NextRunLookup } from "../dialect.ts";
 import type { SitqSchema } from "../schema.ts";
 import type { WriteProgram } from "../write_program.ts";
 import { ClaimTasks } from "./claim_tasks.ts";
@@ -40,14 +40,16 @@ export class SettleAndClaim {
    * @param db The instance the statements are compiled for.
    * @param locking How the database keeps concurrent claims apart.
    * @param hint Whether some queue may be limited, shared with the backend.
+   * @param nextRun How the next run time after a short claim is found.
    */
   constructor(
     db: Kysely<SitqSchema>,
     locking: ClaimLocking,
     hint: LimitedQueuesHint,
+    nextRun: NextRunLookup,
   ) {
     this.#settle = new SettleAttempts(db);
-    this.#claim = new ClaimTasks(db, locking);
+    this.#claim = new ClaimTasks(db, locking, nextRun);
     this.#limited = new QueueClaims(db, locking, this.#claim);
     this.#hint = hint;
   }

@@ -201,11 +201,18 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => migrateEventsSqlite(db),
   // v10: recurring schedules; see schedules_schema.ts.
   (db) => migrateSchedules(db, "integer"),
-  // v11: no table changes. A completed attempt no longer writes a history
-  // row: its task's row describes it, and `getAttempts` reads it from
-  // there (see inspect_tasks.ts). The version keeps an older sitq, which
-  // would show such a task without its last attempt, from opening it.
-  async () => {},
+  // v11: fewer pages per write.
+  // - A completed attempt no longer writes a history row: its task's row
+  //   describes it, and `getAttempts` reads it from there (see
+  //   inspect_tasks.ts). The version also keeps an older sitq, which would
+  //   show such a task without its last attempt, from opening the file.
+  // - sitq_tasks_next_run goes: every insert wrote a page of it (a sixth
+  //   of a one-task enqueue's time on bun:sqlite), for a lookup that runs
+  //   only after a short claim and now seeks the claim index once per
+  //   distinct priority instead (see claim_tasks.ts).
+  async (db) => {
+    await db.schema.dropIndex("sitq_tasks_next_run").ifExists().execute();
+  },
 ];
 
 /** The schema version this sitq writes. */

@@ -7,7 +7,8 @@
  * fixtures load it, and its PostgreSQL entry from the file beside it.
  *
  * `SITQ_CONFORMANCE_BACKENDS` picks the runs: `sqlite`, `postgres`, or both
- * (`sqlite,postgres`). PostgreSQL runs on the server at
+ * (`sqlite,postgres`); `SITQ_CONFORMANCE_FACTORIES`, when set, keeps only the
+ * factories it names (comma-separated, e.g. `PostgreSQL`). PostgreSQL runs on the server at
  * `SITQ_TEST_POSTGRES_URL`; asked for without it, the run fails. The
  * default is both when that URL is set, else SQLite alone.
  *
@@ -56,9 +57,21 @@ if (backends.includes("postgres")) {
   factories.push(...postgresFactories(sitqPostgres, url));
 }
 
+const only = process.env.SITQ_CONFORMANCE_FACTORIES?.split(",");
+const chosen = only === undefined
+  ? factories
+  : factories.filter((factory) => only.includes(factory.name));
+if (only !== undefined && chosen.length !== only.length) {
+  throw new Error(
+    `SITQ_CONFORMANCE_FACTORIES=${only.join(",")} names a factory that is not ${
+      factories.map((factory) => factory.name).join(", ")
+    }`,
+  );
+}
+
 let passed = 0;
 let failed = 0;
-for (const factory of factories) {
+for (const factory of chosen) {
   for (const entry of backendSuite(factory)) {
     const name = `${factory.name} › ${fullName(entry)}`;
     if (!name.includes(filter)) continue;

@@ -52,7 +52,7 @@ function blockFile(block: { line: number; code: string }): string {
 }
 
 /** What the one `deno check` of every block printed, and its exit code. */
-let check: { code: number; output: string };
+let check: { code: number | null; output: string };
 
 beforeAll(async () => {
   mkdirSync(BLOCK_DIR, { recursive: true });

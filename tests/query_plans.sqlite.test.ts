@@ -3,8 +3,9 @@
  * return, not to the queue: the claim walks the claim index in priority
  * order (never a sort of every due row), and the next-run lookup after a
  * short claim seeks the same index once per distinct priority (schema v11,
- * which dropped the `sitq_tasks_next_run` index every insert paid for). Plans, not timings: a plan is the same on any machine. The
- * statements have the shapes lib/storage/queries/claim_tasks.ts compiles.
+ * which dropped the `sitq_tasks_next_run` index every insert paid for).
+ * Plans, not timings: a plan is the same on any machine. The statements
+ * have the shapes lib/storage/queries/claim_tasks.ts compiles.
  */
 import { afterAll, expect, test } from "bun:test";
 import {

@@ -7,10 +7,10 @@
  * fixtures load it, and its PostgreSQL entry from the file beside it.
  *
  * `SITQ_CONFORMANCE_BACKENDS` picks the runs: `sqlite`, `postgres`, or both
- * (`sqlite,postgres`); `SITQ_CONFORMANCE_FACTORIES`, when set, keeps only the
- * factories it names (comma-separated, e.g. `PostgreSQL`). PostgreSQL runs on the server at
- * `SITQ_TEST_POSTGRES_URL`; asked for without it, the run fails. The
- * default is both when that URL is set, else SQLite alone.
+ * (`sqlite,postgres`); `SITQ_CONFORMANCE_FACTORIES`, when set, keeps only
+ * the factories it names (comma-separated, e.g. `PostgreSQL`). PostgreSQL
+ * runs on the server at `SITQ_TEST_POSTGRES_URL`; asked for without it, the
+ * run fails. The default is both when that URL is set, else SQLite alone.
  *
  * Prints a line per test and ends with `N passed, M failed`; exits 1 if any
  * failed. `SITQ_CONFORMANCE_FILTER` runs only the tests whose full name

@@ -16,12 +16,14 @@ import {
 import {
   cleanup,
   closeLater,
+  completed,
   EMPTY_STATS,
   HOUR,
   newQueue,
   rejectionOf,
   tempDbPath,
   thrownBy,
+  withRaw,
 } from "./helpers.ts";
 
 afterAll(cleanup);
@@ -138,14 +140,14 @@ describe("Values that could not be read back", () => {
     expect((errorArg as Error).message).toBe("plain");
   });
 
-  test("a custom serializer that returns undefined (JSON.stringify of undefined) is refused, not stored as an unreadable row", async () => {
+  test("a custom serializer that returns undefined (JSON.stringify of a function) is refused, not stored as an unreadable row", async () => {
     const json: Serializer = {
       serialize: (value) => JSON.stringify(value),
       deserialize: (text) => JSON.parse(text),
     };
     const queue = newQueue({ serializer: json });
-    const nothing = queue.task("nothing", () => {});
-    const id = await queue.enqueue(nothing);
+    const fn = queue.task("fn", () => () => 1);
+    const id = await queue.enqueue(fn);
     const worker = queue.worker();
     expect(await worker.processOne()).toBe(true);
     const result = await queue.waitForResult(id, { timeout: 10_000 });
@@ -154,6 +156,44 @@ describe("Values that could not be read back", () => {
     expect(result.error.name).toBe("PermanentError");
     expect(result.error.message).toContain("returned undefined, not a string");
     expect((await queue.listTasks()).tasks).toHaveLength(1);
+  });
+
+  test("a handler that returns nothing completes with undefined under a JSON serializer too: undefined is stored as NULL, never serialized", async () => {
+    const path = tempDbPath();
+    const json: Serializer = {
+      serialize: (value) => {
+        if (value === undefined) {
+          throw new Error("asked to serialize undefined");
+        }
+        return JSON.stringify(value);
+      },
+      deserialize: (text) => JSON.parse(text),
+    };
+    for (const serializer of [json, undefined]) {
+      const queue = newQueue(serializer ? { serializer } : {}, path);
+      const nothing = queue.task("nothing", () => {});
+      const something = queue.task("something", () => null);
+      const none = await queue.enqueue(nothing);
+      const one = await queue.enqueue(something);
+      expect(await queue.worker().processOne()).toBe(true);
+      expect(await queue.worker().processOne()).toBe(true);
+      expect(await queue.waitForResult(none, { timeout: 10_000 })).toEqual(
+        completed(undefined),
+      );
+      expect(await queue.waitForResult(one, { timeout: 10_000 })).toEqual(
+        completed(null),
+      );
+      expect((await queue.getTask(none)).result).toEqual(completed(undefined));
+      const stored = withRaw(
+        path,
+        (db) =>
+          db.query("select id, result from sitq_tasks where id in (?, ?)")
+            .all(none, one) as { id: number; result: string | null }[],
+      );
+      expect(stored.find((row) => row.id === none)?.result).toBeNull();
+      expect(stored.find((row) => row.id === one)?.result).not.toBeNull();
+      await queue.close();
+    }
   });
 
   test("a delay that would put the run time past the last representable date is refused with a RangeError", async () => {

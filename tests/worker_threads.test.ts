@@ -261,9 +261,10 @@ describe("the serializer in the threads", () => {
     );
   });
 
-  test("with threads.serializer, the threads read and write the worker's format", async () => {
+  test("with threads.serializer, the threads read and write the worker's format; a handler that returns nothing completes with undefined", async () => {
     const queue = newQueue({ serializer: json });
     const echo = queue.task("echo", handlers.handler("echo"));
+    const nothing = queue.task("nothing", handlers.handler("nothing"));
     const worker = track(queue.worker({
       threads: {
         size: 1,
@@ -275,6 +276,13 @@ describe("the serializer in the threads", () => {
     expect(await queue.waitForResult(id, WAIT)).toMatchObject({
       status: "completed",
       value: [{ a: 1 }, "b"],
+    });
+    // JSON.stringify(undefined) is no string: undefined is stored as NULL.
+    const none = await queue.enqueue(nothing);
+    expect(await queue.waitForResult(none, WAIT)).toEqual({
+      status: "completed",
+      value: undefined,
+      attempts: 1,
     });
   });
 

@@ -24,6 +24,11 @@ import { describeShape } from "./validate_shapes.ts";
  * deep comparison per enqueue, result and progress report, more than the
  * serialization itself costs.
  *
+ * A handler's `undefined` result never reaches the serializer: it is stored
+ * as SQL NULL and read back as `undefined` ({@linkcode decodeResult}), so a
+ * plain JSON serializer (whose `JSON.stringify(undefined)` is not a string)
+ * works for handlers that return nothing.
+ *
  * @example A JSON serializer
  * ```ts
  * import { type Serializer, SQLiteBackend, TaskQueue } from "sitq";
@@ -235,4 +240,30 @@ export function serializeOrThrow(
     }
   }
   return text;
+}
+
+/**
+ * A stored result read back: `null` (what a handler's `undefined` is stored
+ * as, see {@linkcode Serializer}) is `undefined`, any other text goes
+ * through `serializer.deserialize`.
+ *
+ * @param serializer The queue's serializer.
+ * @param text The `result` column of a completed task.
+ * @returns The value the handler returned.
+ * @throws Whatever `serializer.deserialize` throws for text it cannot read.
+ *
+ * @example
+ * ```ts
+ * import { decodeResult, SuperJsonSerializer } from "./serializer.ts";
+ *
+ * const serializer = new SuperJsonSerializer();
+ * console.log(decodeResult(serializer, null)); // undefined
+ * console.log(decodeResult(serializer, serializer.serialize(42))); // 42
+ * ```
+ */
+export function decodeResult(
+  serializer: Serializer,
+  text: string | null,
+): unknown {
+  return text === null ? undefined : serializer.deserialize(text);
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseStoredError } from "../core/stored_error.ts";
-import type { Serializer } from "../core/serializer.ts";
+import { decodeResult, type Serializer } from "../core/serializer.ts";
 import { isFinalStatus, TASK_STATUSES } from "../core/statuses.ts";
 import type {
   AttemptRecord,
@@ -70,7 +70,7 @@ export function rowToResult<Result>(
     case "completed":
       return {
         status: "completed",
-        value: serializer.deserialize(row.result ?? "") as Result,
+        value: decodeResult(serializer, row.result) as Result,
         attempts: row.attempts,
       };
     case "failed":

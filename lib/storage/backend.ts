@@ -160,7 +160,7 @@ export interface ParentRow {
   name: string;
   /** Its status now. */
   status: TaskStatus;
-  /** Its serialized result, once completed. */
+  /** Its serialized result once completed; `null` for `undefined`. */
   result: string | null;
   /** The JSON StoredError of its latest failure. */
   error: string | null;
@@ -239,7 +239,14 @@ export type Settlement =
     finishedAt: number;
   }
   & (
-    | { outcome: "completed"; result: string }
+    | {
+      outcome: "completed";
+      /**
+       * The serialized result, or `null` when the handler returned
+       * `undefined` (stored as SQL NULL: see `decodeResult`).
+       */
+      result: string | null;
+    }
     | {
       /** How the attempt ended. */
       outcome: "failed" | "timed_out";
@@ -309,7 +316,10 @@ export interface TaskRow {
   worker_id: string | null;
   /** Epoch ms when the running lease expires. */
   lease_expires_at: number | null;
-  /** The serialized result, once completed. */
+  /**
+   * The serialized result once completed; `null` for `undefined` (and
+   * before it completes).
+   */
   result: string | null;
   /** The JSON StoredError of the latest failure. */
   error: string | null;

@@ -29,14 +29,18 @@ export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
-type Slot<Key> = { key: Key } | { value: unknown };
+/**
+ * Where one parameter of a compiled statement comes from: the value a run
+ * supplies under `key`, or a value Kysely fixed at compile time.
+ */
+export type Slot<Key> = { key: Key } | { value: unknown };
 
 /**
  * Builds a query with placeholder objects and compiles it; returns the
  * compiled query and, per parameter slot, the key of the value it takes
  * (mapped by `toKey`) or the fixed value Kysely put there.
  */
-function compileWithPlaceholders<Row, Key>(
+export function compileWithPlaceholders<Row, Key>(
   build: (param: (name: string) => unknown) => Compilable<Row>,
   toKey: (name: string) => Key,
 ): { compiled: CompiledQuery<Row>; slots: Slot<Key>[] } {
@@ -52,7 +56,7 @@ function compileWithPlaceholders<Row, Key>(
  * parameter array on every call, which for a 500-row insert costs more than
  * SQLite's work on JSC.
  */
-function withParameters<Row>(
+export function withParameters<Row>(
   compiled: CompiledQuery<Row>,
   parameters: unknown[],
 ): CompiledQuery<Row> {

@@ -364,10 +364,18 @@ export class Executor {
     if (this.held.get(id) === attempt) this.held.delete(id);
   }
 
-  /** `text`: the result already serialized (by a thread). */
-  #succeed(attempt: Attempt, value: unknown, text?: string): void {
+  /** `text`: the result already serialized by a thread (null: `undefined`). */
+  #succeed(attempt: Attempt, value: unknown, text?: string | null): void {
     if (attempt.done) return;
-    if (text !== undefined) {
+    // `undefined`, what most handlers return, is stored as NULL: its
+    // serialized form (52 bytes with superjson) grew every row as it
+    // completed, and rows growing in place split pages, a third more of
+    // them written per settle (see decodeResult).
+    if (value === undefined) {
+      this.decide(attempt, { outcome: "completed", result: null }, value);
+      return;
+    }
+    if (text !== undefined && text !== null) {
       this.decide(attempt, { outcome: "completed", result: text }, value);
       return;
     }

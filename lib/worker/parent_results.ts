@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidStateError } from "../core/errors.ts";
-import type { Serializer } from "../core/serializer.ts";
+import { decodeResult, type Serializer } from "../core/serializer.ts";
 import { parseStoredError } from "../core/stored_error.ts";
 import type { ParentResult, TaskContext } from "../core/task.ts";
 import type { FinalTaskResult, TaskId } from "../core/types.ts";
@@ -25,7 +25,7 @@ function toResult(row: ParentRow, serializer: Serializer): FinalTaskResult {
     case "completed":
       return {
         status: "completed",
-        value: serializer.deserialize(row.result ?? ""),
+        value: decodeResult(serializer, row.result),
         attempts: row.attempts,
       };
     case "failed":

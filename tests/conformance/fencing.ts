@@ -167,6 +167,50 @@ export function fencingTests({ test, factory }: Suite): void {
     assert.equal(task.result, null);
   });
 
+  test("in one batch of completions, the fenced ones change nothing and each valid one stores its own result and end", async (t) => {
+    const backend = t.backend();
+    const tokens: FencingToken[] = [];
+    for (let i = 0; i < 5; i++) {
+      await calls.insertOne(backend);
+      tokens.push(await calls.claimOne(backend, { workerId: "w1" }));
+    }
+    const [a, b, c, d, e] = tokens as [
+      FencingToken,
+      FencingToken,
+      FencingToken,
+      FencingToken,
+      FencingToken,
+    ];
+    const before = await calls.taskRow(backend, b.id);
+    const { applied } = await backend.settleAndClaim([
+      rows.completed(a, '"a"'),
+      rows.completed({ ...b, attempt: 2 }, '"b"'),
+      rows.completed(c, null, { startedAt: T0, finishedAt: T0 + 7 }),
+      rows.failed(e, null),
+      rows.completed({ ...d, workerId: "w9" }, '"d"'),
+    ], undefined);
+    assert.deepEqual(applied, [true, false, true, true, false]);
+    const taskA = await calls.taskRow(backend, a.id);
+    assert.deepEqual(
+      [taskA.status, taskA.result, taskA.finished_at, taskA.lease_expires_at],
+      ["completed", '"a"', T0 + 5, null],
+    );
+    const taskC = await calls.taskRow(backend, c.id);
+    assert.deepEqual(
+      [taskC.status, taskC.result, taskC.finished_at],
+      ["completed", null, T0 + 7],
+    );
+    assert.deepEqual(await calls.taskRow(backend, b.id), before);
+    const taskD = await calls.taskRow(backend, d.id);
+    assert.deepEqual([taskD.status, taskD.result], ["running", null]);
+    assert.equal((await calls.taskRow(backend, e.id)).status, "failed");
+    assert.deepEqual(
+      (await calls.attemptRows(backend, a.id)).map((row) => row.outcome),
+      ["completed"],
+    );
+    assert.deepEqual(await calls.attemptRows(backend, d.id), []);
+  });
+
   test("a stale token renews no lease", async (t) => {
     const backend = t.backend();
     const { stale, current, other } = await supersededTask(backend);

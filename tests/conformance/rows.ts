@@ -64,7 +64,7 @@ export const SPAN = { startedAt: T0, finishedAt: T0 + 5 };
 /** `token`'s attempt completed with `result`. */
 export function completed(
   token: FencingToken,
-  result = '"done"',
+  result: string | null = '"done"',
   span = SPAN,
 ): Settlement {
   return { ...token, ...span, outcome: "completed", result };

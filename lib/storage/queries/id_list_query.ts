@@ -10,7 +10,12 @@
  * @module
  */
 import type { Compilable, CompiledQuery } from "kysely";
-import { PreparedQuery, ROWS_PER_STATEMENT } from "../prepared_query.ts";
+import {
+  compileWithPlaceholders,
+  ROWS_PER_STATEMENT,
+  type Slot,
+  withParameters,
+} from "../prepared_query.ts";
 
 /**
  * A statement taking a list of ids and fixed named values (`Extra`).
@@ -26,9 +31,15 @@ export class IdListQuery<
     ids: readonly number[],
     param: <Name extends keyof Extra & string>(name: Name) => Extra[Name],
   ) => Compilable<Row>;
+  /**
+   * Per list length, the statement and where each parameter comes from: a
+   * place in the list (a number) or a named value. Positional, so a run
+   * fills an array instead of making an object keyed "#0", "#1", ... per
+   * batch (a tenth of the dependents check's time on Node 20).
+   */
   readonly #bySize = new Map<
     number,
-    PreparedQuery<Record<string, unknown>, Row>
+    { compiled: CompiledQuery<Row>; slots: Slot<number | string>[] }
   >();
 
   /**
@@ -62,26 +73,41 @@ export class IdListQuery<
     let size = 1;
     while (size < ids.length) size *= 2;
     size = Math.min(size, ROWS_PER_STATEMENT);
-    let query = this.#bySize.get(size);
-    if (query === undefined) {
-      query = new PreparedQuery<Record<string, unknown>, Row>((param) =>
-        this.#build(
-          Array.from(
-            { length: size },
-            (_, index) => param(`#${index}`) as number,
-          ),
-          param as <Name extends keyof Extra & string>(
-            name: Name,
-          ) => Extra[Name],
-        ) as Compilable<Row>
-      );
-      this.#bySize.set(size, query);
-    }
-    const params: Record<string, unknown> = { ...extra };
+    const { compiled, slots } = this.#forSize(size);
     const last = ids[ids.length - 1];
-    for (let index = 0; index < size; index++) {
-      params[`#${index}`] = index < ids.length ? ids[index] : last;
+    const parameters = new Array<unknown>(slots.length);
+    for (let index = 0; index < slots.length; index++) {
+      const slot = slots[index]!;
+      if (!("key" in slot)) {
+        parameters[index] = slot.value;
+      } else if (typeof slot.key === "number") {
+        parameters[index] = slot.key < ids.length ? ids[slot.key] : last;
+      } else {
+        parameters[index] = extra[slot.key];
+      }
     }
-    return query.with(params);
+    return withParameters(compiled, parameters);
+  }
+
+  #forSize(size: number) {
+    let prepared = this.#bySize.get(size);
+    if (prepared === undefined) {
+      prepared = compileWithPlaceholders<Row, number | string>(
+        (param) =>
+          this.#build(
+            Array.from(
+              { length: size },
+              (_, index) => param(`#${index}`) as number,
+            ),
+            param as <Name extends keyof Extra & string>(
+              name: Name,
+            ) => Extra[Name],
+          ),
+        // "#3" is the list's fourth id; any other name is a named value.
+        (name) => name.startsWith("#") ? Number(name.slice(1)) : name,
+      );
+      this.#bySize.set(size, prepared);
+    }
+    return prepared;
   }
 }

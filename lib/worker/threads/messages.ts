@@ -55,11 +55,14 @@ export interface ProgressSavedMessage {
 /** Everything the worker sends a thread. */
 export type ToThread = RunMessage | ProgressSavedMessage;
 
-/** Thread to worker: the handler returned; `result` is the serialized value. */
+/**
+ * Thread to worker: the handler returned; `result` is the serialized value,
+ * or null when it returned `undefined` (stored as NULL, never serialized).
+ */
 export interface DoneMessage {
   type: "done";
   run: number;
-  result: string;
+  result: string | null;
 }
 
 /**

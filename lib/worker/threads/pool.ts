@@ -62,7 +62,7 @@ export interface ThreadPoolSettings extends ResolvedThreadOptions {
 /** A job given to the pool, until it settles. */
 interface PendingJob {
   readonly job: ThreadJob;
-  readonly resolve: (result: string) => void;
+  readonly resolve: (result: string | null) => void;
   readonly reject: (error: unknown) => void;
   /** The thread running it, once it has one. */
   thread?: PooledThread;
@@ -104,9 +104,9 @@ export class ThreadPool {
    * a {@linkcode ThreadError} if the thread died or could not start, or the
    * signal's reason once it aborts.
    */
-  run(job: ThreadJob): Promise<string> {
+  run(job: ThreadJob): Promise<string | null> {
     if (job.signal.aborted) return Promise.reject(job.signal.reason);
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<string | null>((resolve, reject) => {
       const onAbort = () => this.#abort(pending);
       const stopListening = () =>
         job.signal.removeEventListener("abort", onAbort);

@@ -168,6 +168,11 @@ async function run(message: RunMessage): Promise<void> {
     fail(error, isPermanent(error));
     return;
   }
+  if (value === undefined) {
+    // Stored as NULL, as on the event loop (see decodeResult).
+    send({ type: "done", run: message.run, result: null });
+    return;
+  }
   let result: string;
   try {
     result = serializeOrThrow(

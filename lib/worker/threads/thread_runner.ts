@@ -11,7 +11,11 @@
 import { coerceError } from "../../core/coerce_error.ts";
 import { PermanentError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import { type Serializer, SuperJsonSerializer } from "../../core/serializer.ts";
+import {
+  decodeResult,
+  type Serializer,
+  SuperJsonSerializer,
+} from "../../core/serializer.ts";
 import {
   type MemoryLimitSupport,
   threadMemoryLimits,
@@ -40,8 +44,11 @@ export interface ThreadRunnerOptions {
 
 /** What a thread attempt ended with, when its handler returned. */
 export interface ThreadResult {
-  /** The result as stored: the thread's serialized text. */
-  text: string;
+  /**
+   * The result as stored: the thread's serialized text, or null for
+   * `undefined`.
+   */
+  text: string | null;
   /** The same, read back by the worker's serializer (for events). */
   value: unknown;
 }
@@ -125,7 +132,7 @@ export class ThreadRunner {
       workerId,
       attempt: claimed.attempt,
     };
-    let text: string;
+    let text: string | null;
     try {
       text = await this.#pool.run({
         message: {
@@ -150,7 +157,7 @@ export class ThreadRunner {
     }
     let value: unknown;
     try {
-      value = serializer.deserialize(text);
+      value = decodeResult(serializer, text);
     } catch (error) {
       throw new PermanentError(
         `Cannot read the result of task "${claimed.name}" that its worker thread serialized: ${

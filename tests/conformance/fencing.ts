@@ -170,11 +170,15 @@ export function fencingTests({ test, factory }: Suite): void {
   test("in one batch of completions, the fenced ones change nothing and each valid one stores its own result and end", async (t) => {
     const backend = t.backend();
     const tokens: FencingToken[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 9; i++) {
       await calls.insertOne(backend);
       tokens.push(await calls.claimOne(backend, { workerId: "w1" }));
     }
-    const [a, b, c, d, e] = tokens as [
+    const [a, b, c, d, e, f, g, h, k] = tokens as [
+      FencingToken,
+      FencingToken,
+      FencingToken,
+      FencingToken,
       FencingToken,
       FencingToken,
       FencingToken,
@@ -182,14 +186,27 @@ export function fencingTests({ test, factory }: Suite): void {
       FencingToken,
     ];
     const before = await calls.taskRow(backend, b.id);
+    // Five completions (a batch of 8 rows, the last one repeated), the
+    // last one valid.
     const { applied } = await backend.settleAndClaim([
       rows.completed(a, '"a"'),
       rows.completed({ ...b, attempt: 2 }, '"b"'),
       rows.completed(c, null, { startedAt: T0, finishedAt: T0 + 7 }),
       rows.failed(e, null),
       rows.completed({ ...d, workerId: "w9" }, '"d"'),
+      rows.completed(f, '"f"'),
     ], undefined);
-    assert.deepEqual(applied, [true, false, true, true, false]);
+    assert.deepEqual(applied, [true, false, true, true, false, true]);
+    assert.equal((await calls.taskRow(backend, f.id)).result, '"f"');
+    // Three completions (4 rows), the last one fenced.
+    const second = await backend.settleAndClaim([
+      rows.completed(g, '"g"'),
+      rows.completed(h, '"h"'),
+      rows.completed({ ...k, attempt: 5 }, '"k"'),
+    ], undefined);
+    assert.deepEqual(second.applied, [true, true, false]);
+    assert.equal((await calls.taskRow(backend, h.id)).result, '"h"');
+    assert.equal((await calls.taskRow(backend, k.id)).status, "running");
     const taskA = await calls.taskRow(backend, a.id);
     assert.deepEqual(
       [taskA.status, taskA.result, taskA.finished_at, taskA.lease_expires_at],

@@ -24,6 +24,7 @@ import type { AttemptRow, Settlement } from "../backend.ts";
 import {
   PreparedQuery,
   PreparedRows,
+  ROWS_PER_STATEMENT,
   statementSlices,
 } from "../prepared_query.ts";
 import { ATTEMPT_COLUMNS, RUNNING, type SitqSchema } from "../schema.ts";
@@ -129,6 +130,25 @@ function completeMany(
   );
 }
 
+/**
+ * `rows` lengthened to the next power of two (at most
+ * {@linkcode ROWS_PER_STATEMENT}) by repeating its last row, so that a
+ * backend compiles a handful of completion statements, not one per batch
+ * size. A repeated row changes nothing: it names the task its first copy
+ * names with the same values, and an `UPDATE ... FROM` updates (and
+ * returns) a row once however many `FROM` rows match it.
+ */
+function padded(rows: readonly CompletedRow[]): readonly CompletedRow[] {
+  let size = 2;
+  while (size < rows.length) size *= 2;
+  size = Math.min(size, ROWS_PER_STATEMENT);
+  if (size <= rows.length) return rows;
+  const last = rows[rows.length - 1]!;
+  const all = rows.slice();
+  while (all.length < size) all.push(last);
+  return all;
+}
+
 /** The statements that write attempts' ends, compiled once per instance. */
 export class SettleAttempts {
   /** Ends that keep the run time: completed, failed for good, interrupted. */
@@ -217,7 +237,7 @@ export class SettleAttempts {
     }
     const owned = new Set<number>();
     for (const slice of statementSlices(rows)) {
-      const result = yield* statement(this.#completeMany.with(slice));
+      const result = yield* statement(this.#completeMany.with(padded(slice)));
       for (const row of result.rows) owned.add(Number(row.id));
     }
     for (const index of indexes) {

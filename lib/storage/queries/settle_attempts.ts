@@ -27,7 +27,7 @@ import {
   ROWS_PER_STATEMENT,
   statementSlices,
 } from "../prepared_query.ts";
-import { ATTEMPT_COLUMNS, RUNNING, type SitqSchema } from "../schema.ts";
+import { ATTEMPT_COLUMNS, type SitqSchema } from "../schema.ts";
 import { statement, type WriteProgram } from "../write_program.ts";
 import { whereOwned } from "./ownership.ts";
 
@@ -88,7 +88,7 @@ const COMPLETED_COLUMNS: readonly (keyof CompletedRow)[] = [
 
 /**
  * Completed attempts, several per statement: an `UPDATE ... FROM` a
- * `VALUES` list, each row under the same fencing rule as `whereOwned`,
+ * `VALUES` list, each row under the fencing rule (`whereOwned`),
  * returning the ids it changed. SQLite does the same work either way (a
  * batch of eight took 16-20 µs as one statement or eight on Node 20), but
  * one statement per batch instead of one per task spares the worker seven
@@ -122,10 +122,11 @@ function completeMany(
           finished_at: eb.ref("v.finished_at"),
           lease_expires_at: null,
         }))
-        .whereRef("sitq_tasks.id", "=", "v.id")
-        .where("sitq_tasks.status", "=", RUNNING)
-        .whereRef("sitq_tasks.worker_id", "=", "v.worker_id")
-        .whereRef("sitq_tasks.attempts", "=", "v.attempt")
+        .where(whereOwned({
+          id: sql.ref("v.id"),
+          workerId: sql.ref("v.worker_id"),
+          attempt: sql.ref("v.attempt"),
+        }))
         .returning("sitq_tasks.id"),
   );
 }

@@ -116,6 +116,19 @@ export class PreparedQuery<
 export const ROWS_PER_STATEMENT = 500;
 
 /**
+ * The length a list of `length` items is padded to before it becomes a
+ * statement: the next power of two, at most {@linkcode ROWS_PER_STATEMENT}.
+ * A list's length is part of its statement's SQL (an `in` list, a `VALUES`
+ * list), so padding keeps a backend at a handful of statements per query
+ * rather than one per batch size.
+ */
+export function paddedLength(length: number): number {
+  let size = 1;
+  while (size < length) size *= 2;
+  return Math.min(size, ROWS_PER_STATEMENT);
+}
+
+/**
  * `items` in slices of at most {@linkcode ROWS_PER_STATEMENT}, none empty:
  * `items` itself when it fits in one, as a worker's batches always do.
  */

@@ -12,6 +12,7 @@
 import type { Compilable, CompiledQuery } from "kysely";
 import {
   compileWithPlaceholders,
+  paddedLength,
   ROWS_PER_STATEMENT,
   type Slot,
   withParameters,
@@ -70,10 +71,7 @@ export class IdListQuery<
   }
 
   #one(ids: readonly number[], extra: Extra): CompiledQuery<Row> {
-    let size = 1;
-    while (size < ids.length) size *= 2;
-    size = Math.min(size, ROWS_PER_STATEMENT);
-    const { compiled, slots } = this.#forSize(size);
+    const { compiled, slots } = this.#forSize(paddedLength(ids.length));
     const last = ids[ids.length - 1];
     const parameters = new Array<unknown>(slots.length);
     for (let index = 0; index < slots.length; index++) {

@@ -22,9 +22,9 @@ import { type Kysely, sql } from "kysely";
 import type { TaskStatus } from "../../core/types.ts";
 import type { AttemptRow, Settlement } from "../backend.ts";
 import {
+  paddedLength,
   PreparedQuery,
   PreparedRows,
-  ROWS_PER_STATEMENT,
   statementSlices,
 } from "../prepared_query.ts";
 import { ATTEMPT_COLUMNS, type SitqSchema } from "../schema.ts";
@@ -132,17 +132,13 @@ function completeMany(
 }
 
 /**
- * `rows` lengthened to the next power of two (at most
- * {@linkcode ROWS_PER_STATEMENT}) by repeating its last row, so that a
- * backend compiles a handful of completion statements, not one per batch
- * size. A repeated row changes nothing: it names the task its first copy
- * names with the same values, and an `UPDATE ... FROM` updates (and
- * returns) a row once however many `FROM` rows match it.
+ * `rows` lengthened to {@linkcode paddedLength} by repeating its last row.
+ * A repeated row changes nothing: it names the task its first copy names
+ * with the same values, and an `UPDATE ... FROM` updates (and returns) a
+ * row once however many `FROM` rows match it.
  */
 function padded(rows: readonly CompletedRow[]): readonly CompletedRow[] {
-  let size = 2;
-  while (size < rows.length) size *= 2;
-  size = Math.min(size, ROWS_PER_STATEMENT);
+  const size = paddedLength(rows.length);
   if (size <= rows.length) return rows;
   const last = rows[rows.length - 1]!;
   const all = rows.slice();

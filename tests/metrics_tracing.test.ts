@@ -100,21 +100,7 @@ test(
 test(
   "without an SDK, attempts make no span active (the no-op tracer's spans are dropped)",
   async () => {
-    const child = Bun.spawn(
-      [
-        process.execPath,
-        new URL("./fixtures/otel_no_sdk.ts", import.meta.url).pathname,
-      ],
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    const [out, err, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({
+    expect(await runFixture("otel_no_sdk.ts")).toEqual({
       status: "completed",
       value: null,
       attempts: 1,
@@ -122,3 +108,37 @@ test(
   },
   30_000,
 );
+
+test(
+  "with nothing registered the API is not loaded; an SDK registered later traces the attempts after it",
+  async () => {
+    const seen = await runFixture("otel_unregistered.ts") as {
+      loadedBefore: boolean;
+      loadedAfterFirstTask: boolean;
+      tasksUntilSpan: number;
+    };
+    expect(seen.loadedBefore).toBe(false);
+    expect(seen.loadedAfterFirstTask).toBe(false);
+    // The attempt that finds the registration starts the API's import and
+    // may run without a span; the next one has one.
+    expect(seen.tasksUntilSpan).toBeGreaterThanOrEqual(1);
+    expect(seen.tasksUntilSpan).toBeLessThanOrEqual(2);
+  },
+  30_000,
+);
+
+/** Runs a fixture in its own process; returns what it printed, parsed. */
+async function runFixture(name: string): Promise<unknown> {
+  const child = Bun.spawn(
+    [process.execPath, new URL(`./fixtures/${name}`, import.meta.url).pathname],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  expect(err).toBe("");
+  expect(code).toBe(0);
+  return JSON.parse(out);
+}

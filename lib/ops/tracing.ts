@@ -1,10 +1,20 @@
 /**
  * OpenTelemetry spans, one per attempt, through `@opentelemetry/api` as an
  * optional peer dependency. The API is looked up once per process, by a
- * dynamic import when the first worker starts ({@linkcode loadTracing});
- * where it is not installed the lookup fails once and every attempt after
- * that costs one comparison. Where it is installed but no SDK is
- * registered, the API's own no-op tracer makes spans that record nothing.
+ * dynamic import when the first worker starts ({@linkcode loadTracing}),
+ * but only once something has registered with it: the API keeps what an
+ * SDK or context manager registers on one global object, and until that
+ * object exists its tracer is a no-op whose spans sitq would drop anyway.
+ * Importing the package costs 15-40 ms of a worker's start on Node (it is
+ * ~50 CommonJS modules), so a process that has it installed through some
+ * dependency but never set OpenTelemetry up does not pay for it. Attempts
+ * look for the global again (one property read) and start the import when
+ * it appears: an SDK registered after a worker started gets spans from the
+ * attempts that start once the import has finished.
+ * Where it is not installed the lookup fails once and every attempt after
+ * that costs one comparison. Where it is installed and only a context
+ * manager is registered, the API's own no-op tracer makes spans that
+ * record nothing.
  *
  * Each span is named `sitq <task name>` (kind CONSUMER) and carries
  * `sitq.task.name`, `sitq.task.id`, `sitq.task.attempt`, `sitq.queue`,
@@ -64,6 +74,18 @@ let otel: { api: OtelApi; tracer: OtelTracer } | null | undefined;
 let loading: Promise<void> | undefined;
 
 /**
+ * Where API 1.x keeps what is registered with it (`registerGlobal` in its
+ * `internal/global-utils`): absent until an SDK, a context manager, a
+ * propagator or a diagnostic logger is set.
+ */
+const OTEL_GLOBAL = Symbol.for("opentelemetry.js.api.1");
+
+/** Whether anything has registered with OpenTelemetry's API in this process. */
+function otelRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[OTEL_GLOBAL] !== undefined;
+}
+
+/**
  * Looks `@opentelemetry/api` up once per process (later calls share the
  * first lookup). Never rejects: absent, tracing stays off.
  */
@@ -87,16 +109,24 @@ export function loadTracing(): Promise<void> {
 
 /**
  * {@linkcode loadTracing}'s promise while the lookup has not finished (the
- * first worker start awaits it), undefined once it has: later starts do not
- * even yield.
+ * first worker start awaits it), undefined once it has, or while nothing
+ * has registered with the API: later starts do not even yield.
  */
 export function tracingLookup(): Promise<void> | undefined {
-  return otel === undefined ? loadTracing() : undefined;
+  return otel === undefined && otelRegistered() ? loadTracing() : undefined;
 }
 
-/** Whether spans are being made (the API was found). */
+/**
+ * Whether spans are being made (the API was found). Until the lookup has
+ * run, starts it once something registers with the API, and answers false
+ * until it has finished.
+ */
 export function tracingEnabled(): boolean {
-  return otel !== null && otel !== undefined;
+  if (otel === undefined) {
+    if (loading === undefined && otelRegistered()) void loadTracing();
+    return false;
+  }
+  return otel !== null;
 }
 
 /** The attempt a span is about. */

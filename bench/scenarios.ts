@@ -81,6 +81,27 @@ const FLOOR_SCENARIOS: Scenario[] = [
       sync,
     ],
   },
+  // The batched drain in 2 and 4 processes on one file: what SQLite's
+  // write lock leaves for workers in other processes on this machine.
+  ...[2, 4].map((processes): Scenario => ({
+    id: `drain_batched_p${processes}`,
+    subject: "floor",
+    section: "workers in other processes",
+    script: FLOOR,
+    floor: "drain_batched",
+    args: ({ scale, sync }) => [
+      "--workload",
+      "drain_procs",
+      "--processes",
+      `${processes}`,
+      "--n",
+      `${scale.drain}`,
+      "--batch",
+      "8",
+      "--sync",
+      sync,
+    ],
+  })),
 ];
 
 // ---------------------------------------------------------------------------

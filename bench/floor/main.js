@@ -5,7 +5,8 @@
  *   deno run -A bench/floor/main.js ...
  *   node bench/floor/main.js ...
  *
- * Workloads: enqueue_one, enqueue_bulk, drain_one, drain_batched.
+ * Workloads: enqueue_one, enqueue_bulk, drain_one, drain_batched, and
+ * drain_procs (drain_batched in `--processes` processes, floor/processes.js).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { cpuPerOp, reportResult } from "../common/report.js";
 import { latencySummary } from "../common/stats.js";
 import { withTempDir } from "../common/temp_dir.js";
 import { openFloorDatabase } from "./drivers.js";
+import { drainInProcesses } from "./processes.js";
 import { applyPragmas, createSchema } from "./schema.js";
 import {
   drainBatched,
@@ -29,8 +31,9 @@ const workload = args.workload ?? "drain_one";
 const n = intArg(args, "n", 10_000);
 const batch = intArg(args, "batch", 8);
 const sync = args.sync ?? "full";
+const processes = intArg(args, "processes", 4);
 
-/** @type {Record<string, (db: import("./drivers.js").FloorDatabase) => import("./workloads.js").Timed>} */
+/** @type {Record<string, (db: import("./drivers.js").FloorDatabase, path: string) => import("./workloads.js").Timed | Promise<import("./workloads.js").Timed>>} */
 const WORKLOADS = {
   enqueue_one: (db) => enqueueOne(db, n),
   enqueue_bulk: (db) => enqueueBulk(db, n),
@@ -42,6 +45,8 @@ const WORKLOADS = {
     prefill(db, n);
     return drainBatched(db, n, batch);
   },
+  drain_procs: (db, path) =>
+    drainInProcesses(db, path, sync, n, processes, batch),
 };
 
 const run = WORKLOADS[workload];
@@ -52,11 +57,12 @@ if (!run) {
 }
 
 await withTempDir(async (dir) => {
-  const db = await openFloorDatabase(join(dir, "floor.db"));
+  const path = join(dir, "floor.db");
+  const db = await openFloorDatabase(path);
   try {
     applyPragmas(db, sync);
     createSchema(db);
-    const timed = run(db);
+    const timed = await run(db, path);
     reportResult({
       scenario: workload,
       subject: "floor",
@@ -66,6 +72,8 @@ await withTempDir(async (dir) => {
       ...latencySummary(timed.latencies ?? []),
       note: workload === "drain_batched"
         ? `batches of ${batch}; latency per batch`
+        : workload === "drain_procs"
+        ? `${processes} processes x batches of ${batch}`
         : undefined,
       extra: {
         driver: db.driver,

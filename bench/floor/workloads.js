@@ -125,32 +125,51 @@ export function drainOne(db, n) {
  * @returns {Timed}
  */
 export function drainBatched(db, n, batch) {
-  const begin = db.prepare("BEGIN IMMEDIATE");
-  const commit = db.prepare("COMMIT");
-  const claim = db.prepare(CLAIM_MANY_SQL);
-  const complete = db.prepare(COMPLETE_SQL);
+  const round = batchRound(db, batch, OWNER);
   const latencies = [];
   let done = 0;
   const cpu = cpuClock();
   const start = nowMs();
   for (;;) {
     const t0 = nowMs();
-    const now = Date.now();
-    begin.run();
-    const rows = claim.all(OWNER, now + LEASE_MS, now, batch);
-    commit.run();
-    if (rows.length === 0) break;
-    begin.run();
-    const finished = Date.now();
-    for (const row of rows) complete.run(RESULT, finished, row.id);
-    commit.run();
-    done += rows.length;
+    const count = round();
+    if (count === 0) break;
+    done += count;
     latencies.push(nowMs() - t0);
   }
   const seconds = (nowMs() - start) / 1000;
   const cpuUs = cpu();
   expectCount(db, "completed", n);
   return { ops: done, seconds, latencies, cpu_us: cpuUs };
+}
+
+/**
+ * One round of the batched drain, as a function: claims up to `batch` due
+ * tasks for `owner` in one transaction, completes them in a second, and
+ * returns how many it claimed (0: nothing was due).
+ *
+ * @param {import("./drivers.js").FloorDatabase} db
+ * @param {number} batch
+ * @param {string} owner
+ * @returns {() => number}
+ */
+export function batchRound(db, batch, owner) {
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  const claim = db.prepare(CLAIM_MANY_SQL);
+  const complete = db.prepare(COMPLETE_SQL);
+  return () => {
+    const now = Date.now();
+    begin.run();
+    const rows = claim.all(owner, now + LEASE_MS, now, batch);
+    commit.run();
+    if (rows.length === 0) return 0;
+    begin.run();
+    const finished = Date.now();
+    for (const row of rows) complete.run(RESULT, finished, row.id);
+    commit.run();
+    return rows.length;
+  };
 }
 
 /**
@@ -178,7 +197,7 @@ function insertMany(db, n) {
  * @param {string} status
  * @param {number} n
  */
-function expectCount(db, status, n) {
+export function expectCount(db, status, n) {
   const row = db.prepare("SELECT count(*) AS c FROM tasks WHERE status = ?")
     .get(status);
   if (Number(row.c) !== n) {

@@ -81,6 +81,26 @@ const FLOOR_SCENARIOS: Scenario[] = [
       sync,
     ],
   },
+  // drain_batched after an untimed one of as many tasks, the counterpart
+  // of sitq's drain_c8_warm.
+  {
+    id: "drain_batched_warm",
+    subject: "floor",
+    section: "drain (enqueued in bulk first)",
+    script: FLOOR,
+    args: ({ scale, sync }) => [
+      "--workload",
+      "drain_batched",
+      "--n",
+      `${scale.drain}`,
+      "--warmup",
+      `${scale.drainWarmup}`,
+      "--batch",
+      "8",
+      "--sync",
+      sync,
+    ],
+  },
   // The batched drain in 2 and 4 processes on one file: what SQLite's
   // write lock leaves for workers in other processes on this machine.
   ...[2, 4].map((processes): Scenario => ({
@@ -155,6 +175,25 @@ const SITQ_SCENARIOS: Scenario[] = [
         `${scale.drain}`,
       ],
     )
+  ),
+  // The same drain in a process that has drained as many tasks before
+  // (untimed): what a worker that has been up a while sustains, without the
+  // engines' compiling of sitq's code that a fresh process pays for its
+  // first few thousand tasks.
+  sitq(
+    "drain_c8_warm",
+    "drain (enqueued in bulk first)",
+    "drain_batched_warm",
+    ({ scale }) => [
+      "--workload",
+      "drain",
+      "--concurrency",
+      "8",
+      "--n",
+      `${scale.drain}`,
+      "--warmup",
+      `${scale.drainWarmup}`,
+    ],
   ),
   ...[2, 4].map((processes) =>
     sitq(

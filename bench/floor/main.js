@@ -42,8 +42,15 @@ const WORKLOADS = {
     return drainOne(db, n);
   },
   drain_batched: (db) => {
+    // --warmup: the same drain of that many tasks first, untimed (see
+    // sitq's `drain`).
+    const warmup = intArg(args, "warmup", 0);
+    if (warmup > 0) {
+      prefill(db, warmup);
+      drainBatched(db, warmup, batch);
+    }
     prefill(db, n);
-    return drainBatched(db, n, batch);
+    return drainBatched(db, n, batch, warmup);
   },
   drain_procs: (db, path) =>
     drainInProcesses(db, path, sync, n, processes, batch),
@@ -71,7 +78,9 @@ await withTempDir(async (dir) => {
       cpu_us_per_op: cpuPerOp(timed),
       ...latencySummary(timed.latencies ?? []),
       note: workload === "drain_batched"
-        ? `batches of ${batch}; latency per batch`
+        ? `batches of ${batch}; latency per batch${
+          args.warmup ? `; after ${args.warmup} untimed` : ""
+        }`
         : workload === "drain_procs"
         ? `${processes} processes x batches of ${batch}`
         : undefined,

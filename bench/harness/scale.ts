@@ -17,6 +17,8 @@ export interface Scale {
   peerEnqueueBulk: number;
   /** Tasks in the queue before a drain. */
   drain: number;
+  /** The warm drains: tasks drained untimed, in the same process, first. */
+  drainWarmup: number;
   /** Peers' drains stop here and report the rate so far: slow peers would dominate the run. */
   peerDrainMaxSeconds: number;
   /** sitq in-process latency: tasks timed one after another. */
@@ -44,6 +46,7 @@ export const FULL_SCALE: Scale = {
   enqueueBulk: 100_000,
   peerEnqueueBulk: 10_000,
   drain: 10_000,
+  drainWarmup: 10_000,
   peerDrainMaxSeconds: 10,
   latencySamples: 200,
   crossLatencySamples: 100,
@@ -62,6 +65,7 @@ export const QUICK_SCALE: Scale = {
   enqueueBulk: 2_000,
   peerEnqueueBulk: 1_000,
   drain: 300,
+  drainWarmup: 100,
   peerDrainMaxSeconds: 5,
   latencySamples: 10,
   crossLatencySamples: 10,

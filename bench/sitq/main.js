@@ -50,7 +50,7 @@ const scenario = args.scenario ?? workload;
 const WORKLOADS = {
   enqueue_one: (o) => enqueueOne(o, n),
   enqueue_bulk: (o) => enqueueBulk(o, n),
-  drain: (o) => drain(o, n, concurrency),
+  drain: (o) => drain(o, n, concurrency, intArg(args, "warmup", 0)),
   drain_procs: (o, store) =>
     drainInProcesses(o, store, n, processes, concurrency),
   latency_in: (o) => latencyInProcess(o, samples),

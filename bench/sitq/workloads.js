@@ -73,14 +73,26 @@ export async function enqueueBulk({ queue, tasks }, n) {
 
 /**
  * Enqueues `n` no-op tasks in bulk (untimed), then times one in-process
- * worker at `concurrency` from `start()` until `onIdle()`.
+ * worker at `concurrency` from `start()` until `onIdle()`. With `warmup`,
+ * first drains that many the same way, untimed.
  *
  * @param {Opened} o
  * @param {number} n
  * @param {number} concurrency
+ * @param {number} [warmup]
  * @returns {Promise<SitqTimed>}
  */
-export async function drain({ queue, tasks }, n, concurrency) {
+export async function drain({ queue, tasks }, n, concurrency, warmup = 0) {
+  if (warmup > 0) {
+    // Untimed: the same drain of `warmup` tasks first, so the timed one
+    // runs on code the engine has already compiled, as in a worker that
+    // has been up for a while.
+    await queue.enqueueMany(tasks.noop, argsList(warmup));
+    const first = queue.worker({ concurrency });
+    await first.start();
+    await first.onIdle();
+    await first.stop();
+  }
   await queue.enqueueMany(tasks.noop, argsList(n));
   const worker = queue.worker({ concurrency });
   const rss = samplePeakRss();
@@ -92,12 +104,14 @@ export async function drain({ queue, tasks }, n, concurrency) {
   const cpuUs = cpu();
   const memory = rss.stop();
   await worker.stop();
-  await expectStats(queue, "completed", n);
+  await expectStats(queue, "completed", warmup + n);
   return {
     ops: n,
     seconds,
     cpu_us: cpuUs,
-    note: `peak RSS ${memory.peak_rss_mb} MB`,
+    note: warmup > 0
+      ? `after ${warmup} untimed; peak RSS ${memory.peak_rss_mb} MB`
+      : `peak RSS ${memory.peak_rss_mb} MB`,
     extra: memory,
   };
 }
